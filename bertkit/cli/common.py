@@ -150,17 +150,24 @@ def emit_results(
         out_console().print(render_table(records))
 
 
-def load_model_for(task: str, model: str, device: str, precision: str, trust_remote_code: bool) -> Any:
-    """Load a model for an inference command, with a spinner on stderr; warnings go to stderr too."""
-    from bertkit.modeling.loading import load_for_inference
+def load_model_for(
+    task: str, model: str, device: str, precision: str, trust_remote_code: bool, *, labels_given: bool = False
+) -> Any:
+    """Load a model for an inference command, with a spinner on stderr; warnings go to stderr too.
+
+    ``labels_given``: the user named the labels (``--labels``), so the "labels have no names" warning is moot.
+    """
+    from bertkit.modeling.loading import label_warnings, load_for_inference
 
     quiet_libraries()
     with err_console().status(f"Loading {model} ...", spinner="dots"):
         loaded = load_for_inference(
             model, task, device=device, precision=precision, trust_remote_code=trust_remote_code
         )
+    moot = set(label_warnings(task, loaded.model)) if labels_given else set()
     for message in loaded.warnings:
-        warn(message)
+        if message not in moot:
+            warn(message)
     return loaded
 
 
