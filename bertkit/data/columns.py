@@ -39,11 +39,18 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 
 def map_columns(table: RawTable, task: str, mapping: dict[str, str], split: str) -> list[str]:
-    """Keep only the task's fields, renamed to their canonical names (in place). Returns notes."""
+    """Keep only the task's fields, renamed to their canonical names (in place). Returns notes.
+
+    Files read by the CoNLL, SQuAD and text readers already name their columns after the fields; a mapping that
+    names another column (written for the hub version of the data, e.g. tags: ner_tags) does not apply to them.
+    """
     available = list(table.dataset.column_names)
     chosen: dict[str, str] = {}
     notes = []
     for name in TASK_FIELDS[task]:
+        if name in mapping and table.canonical and mapping[name] not in available and name in available:
+            chosen[name] = name  # CoNLL/SQuAD/text files: the mapping is for the hub columns, the file has the field
+            continue
         if name in mapping:
             column = mapping[name]
             if column not in available:

@@ -53,7 +53,7 @@ def read_conll(text: str, source: str, digest: str, options: Any = None) -> Any:
         tags.append([tag for _, tag in sentence])
         lines.append(start)
     dataset = dataset_from_columns({"tokens": tokens, "tags": tags}, source)
-    return RawTable(dataset, source, digest, lines)
+    return RawTable(dataset, source, digest, lines, canonical=True)
 
 
 def check_columns(width: int, token_column: int, tag_column: int, source: str, line: int) -> None:

@@ -1,7 +1,8 @@
 """The label stage of ``load_splits``: one class list for all splits, labels and tags encoded to ids.
 
-Classification labels become ``ClassLabel`` ids (a list of ids for multi_label, a float for regression); NER tags
-become a list of ``ClassLabel`` ids. IOB1 tags are converted to IOB2 first.
+Classification labels become ``ClassLabel`` ids (a list of them for multi_label, a float for regression); NER tags
+become a list of ``ClassLabel`` ids. The features carry the names, so ids never have to be guessed. IOB1 tags are
+converted to IOB2 first.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def encode_classes(tables: dict[str, RawTable], task: Any) -> tuple[list[str], l
         values = list(table.dataset["label"])
         if multi:
             ids: list[Any] = encode_multi_labels(values, encoder, own_names, split, table.where)
-            replace_column(table, "label", ids, datasets.List(datasets.Value("int64")))
+            replace_column(table, "label", ids, datasets.List(datasets.ClassLabel(names=names)))
         else:
             ids = encode_labels(values, encoder, own_names, split, table.where)
             replace_column(table, "label", ids, datasets.ClassLabel(names=names))

@@ -41,6 +41,7 @@ class RawTable:
     lines: list[int] | None = None
     notes: list[str] = field(default_factory=list)
     from_text_file: bool = False  # plain-text corpus: blank lines were document boundaries
+    canonical: bool = False  # read by a CoNLL, SQuAD or text reader: columns already carry the field names
 
     def where(self, row: int) -> str:
         if self.lines is not None and 0 <= row < len(self.lines):
@@ -166,7 +167,7 @@ def read_json(text: str, source: str, digest: str, force_squad: bool = False) ->
 
     if force_squad or looks_like_squad(data):
         columns, notes = flatten_squad(data, source)
-        return RawTable(dataset_from_columns(columns, source), source, digest, notes=notes)
+        return RawTable(dataset_from_columns(columns, source), source, digest, notes=notes, canonical=True)
     records = data.get("data") if isinstance(data, dict) and isinstance(data.get("data"), list) else data
     if not isinstance(records, list):
         raise DataError(
@@ -208,9 +209,7 @@ def read_text_corpus(text: str, source: str, digest: str) -> RawTable:
         lines.append(number)
         in_document = True
     columns = {"text": texts, "document": documents}
-    table = RawTable(dataset_from_columns(columns, source), source, digest, lines)
-    table.from_text_file = True
-    return table
+    return RawTable(dataset_from_columns(columns, source), source, digest, lines, from_text_file=True, canonical=True)
 
 
 def dataset_from_records(records: list[dict[str, Any]], source: str, lines: list[int] | None) -> Any:

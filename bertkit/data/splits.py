@@ -72,7 +72,7 @@ def load_splits(recipe: Any, *, splits: tuple[str, ...] | list[str] = ROLES) -> 
     for split, table in tables.items():
         setattr(result, split, table.dataset)
     if carve:
-        hold_out_validation(result, data.validation_size, recipe.training.seed)
+        hold_out_validation(result, data.validation_size, recipe.training.seed, task.type)
     if "train" not in roles:  # read only to hold out validation
         result.train = None
         result.fingerprints.pop("train", None)
@@ -123,7 +123,12 @@ def hub_table(loaded: Any, ref: HubDataset, role: str, name: str, data: Any) -> 
     return None
 
 
-def hold_out_validation(result: DataSplits, size: float, seed: int) -> None:
+# Rows that belong together stay on one side of a held-out split: sentences of a document (NSP pairs are drawn
+# within documents) and questions on one context (else validation contexts would be seen in training).
+HOLDOUT_GROUPS = {"pretraining": "document", "question-answering": "context"}
+
+
+def hold_out_validation(result: DataSplits, size: float, seed: int, task_type: str) -> None:
     train = result.train
     held = round(len(train) * size)
     if held < 1 or held >= len(train):
@@ -131,13 +136,41 @@ def hold_out_validation(result: DataSplits, size: float, seed: int) -> None:
             f"cannot hold out {size:.0%} of {len(train)} training examples for validation",
             hint="Provide a validation split (data.validation_split / data.validation_file) or more training data.",
         )
-    parts = train.train_test_split(test_size=held, seed=seed, shuffle=True)
-    result.train, result.validation = parts["train"], parts["test"]
+    group = HOLDOUT_GROUPS.get(task_type)
+    if group:
+        train_rows, validation_rows, groups = grouped_holdout(list(train[group]), held, seed)
+        result.train, result.validation = train.select(train_rows), train.select(validation_rows)
+        how = f" by {group} ({groups} {group}s)"
+    else:
+        parts = train.train_test_split(test_size=held, seed=seed, shuffle=True)
+        result.train, result.validation = parts["train"], parts["test"]
+        how = ""
     result.fingerprints["validation"] = f"{result.fingerprints['train']}+holdout({size},seed={seed})"
     result.sources["validation"] = f"{result.sources['train']} (held out)"
     result.notes.append(
-        f"validation: {size:.0%} of train held out (seed {seed}): {held} examples, {len(result.train)} left to train"
+        f"validation: {size:.0%} of train held out{how} (seed {seed}): {len(result.validation)} examples, "
+        f"{len(result.train)} left to train"
     )
+
+
+def grouped_holdout(keys: list[Any], target: int, seed: int) -> tuple[list[int], list[int], int]:
+    """Whole groups (seeded random order) until at least ``target`` rows are held out; row order is kept."""
+    import random
+
+    rows_of: dict[Any, list[int]] = {}
+    for row, key in enumerate(keys):
+        rows_of.setdefault(key, []).append(row)
+    order = list(rows_of)
+    random.Random(seed).shuffle(order)
+    held: set[int] = set()
+    chosen = 0
+    for key in order:
+        if len(held) >= target or len(rows_of) - chosen <= 1:
+            break
+        held.update(rows_of[key])
+        chosen += 1
+    validation = sorted(held)
+    return [row for row in range(len(keys)) if row not in held], validation, chosen
 
 
 def limit_samples(result: DataSplits, data: Any, seed: int) -> None:

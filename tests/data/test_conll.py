@@ -54,7 +54,9 @@ def test_folder_of_conll_files_with_derived_tags(files):
     files("data/train.txt", CONLL)
     files("data/dev.txt", "Rome NNP B-NP B-LOC\n")
     files("data/test.txt", "Bob NNP B-NP B-PER\n")
-    recipe = make_recipe("token-classification", dataset=str(files.root / "data"), test_split="test")
+    recipe = make_recipe(
+        "token-classification", dataset=str(files.root / "data"), test_split="test", columns={"tags": "ner_tags"}
+    )  # the mapping is for the hub columns: CoNLL files have tokens and tags
     splits = load_splits(recipe)
     assert splits.label_names == ["O", "B-LOC", "B-MISC", "B-ORG", "B-PER", "I-PER"]
     assert splits.train["tags"][1] == [4, 5]

@@ -164,6 +164,7 @@ def test_multi_label_and_regression(files):
     recipe = make_recipe({"type": "text-classification", "problem_type": "multi_label"}, train_file=str(path))
     splits = load_splits(recipe, splits=["train"])
     assert splits.label_names == ["x", "y"] and splits.train["label"] == [[0, 1], [1]]
+    assert splits.train.features["label"].feature.names == ["x", "y"]
     reg = files("r.csv", "text,label\na,0.5\nb,3\n")
     recipe = make_recipe({"type": "text-classification", "problem_type": "regression"}, train_file=str(reg))
     splits = load_splits(recipe, splits=["train"])
@@ -253,3 +254,36 @@ def test_quickstart_recipe_loads_the_shipped_sentiment_data():
     assert len(splits.train) > 100 and len(splits.validation) > 20
     assert "negative" in splits.label_names and "positive" in splits.label_names
     assert splits.sources["train"].endswith("sentiment/train.jsonl")
+
+
+def test_pretraining_holds_out_whole_documents(files):
+    text = "\n".join("".join(f"doc {d} line {i}\n" for i in range(3)) for d in range(10))
+    path = files("corpus.txt", text)
+    splits = load_splits(make_recipe("pretraining", dataset=str(path), validation_size=0.2))
+    train_docs, validation_docs = set(splits.train["document"]), set(splits.validation["document"])
+    assert train_docs.isdisjoint(validation_docs)
+    assert len(validation_docs) == 2 and len(splits.validation) == 6
+    assert (
+        "validation: 20% of train held out by document (2 documents) (seed 42): 6 examples, 24 left to train"
+        in splits.notes
+    )
+    ordered = list(splits.validation["text"])
+    assert ordered == sorted(ordered, key=lambda t: (int(t.split()[1]), int(t.split()[3])))  # document order kept
+
+
+def test_question_answering_holds_out_whole_contexts(files):
+    rows = [
+        {
+            "question": f"q{c}{q}",
+            "context": f"context {c} answer",
+            "answer_text": "answer",
+            "answer_start": len(f"context {c} "),
+        }
+        for c in range(5)
+        for q in range(4)
+    ]
+    splits = load_splits(
+        make_recipe("question-answering", train_file=str(files.jsonl("qa.jsonl", rows)), validation_size=0.2)
+    )
+    assert set(splits.train["context"]).isdisjoint(splits.validation["context"])
+    assert len(splits.validation) == 4
