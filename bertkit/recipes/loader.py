@@ -211,7 +211,10 @@ def error_message(error: dict[str, Any], kind: str, path: Path_, data: Any) -> s
         return f"expected a section of 'key: value' lines, got {show(value)}"
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return f"must be one of {', '.join(options)} (got {show(value)}){did_you_mean(str(value), options)}"
+        message = f"must be one of {', '.join(options)} (got {show(value)})"
+        if isinstance(value, bool):  # `strategy: no` is false in YAML 1.1
+            return message + "; YAML reads a bare yes/no/on/off as true/false: write it in quotes ('no')"
+        return message + did_you_mean(str(value), options)
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     message = str(error["msg"]).replace("Input should be", "should be", 1)

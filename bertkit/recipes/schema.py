@@ -130,7 +130,8 @@ class DataSection(Section):
     question, context, answers (or answer_text, answer_start), id; masked-lm text; pretraining text, document.
     Unmapped fields are looked up under their own name and a few common ones (sentence, sentence1, ner_tags)."""
     validation_size: float = Field(0.1, gt=0.0, lt=1.0)
-    """Share of train held out for validation when no validation split exists."""
+    """Share of train held out for validation when no validation split exists (whole documents for pretraining,
+    whole contexts for question answering)."""
     max_train_samples: int | None = Field(None, ge=1)
     """Use only the first N training examples (after shuffling with the seed)."""
     max_eval_samples: int | None = Field(None, ge=1)

@@ -86,6 +86,14 @@ def test_literal_value_gets_did_you_mean(problems):
     ]
 
 
+def test_bare_no_gets_a_quoting_hint(problems):
+    lines, path = problems(VALID + "evaluation:\n  strategy: no\n")
+    assert lines == [
+        f"{path}:14:13: evaluation.strategy: must be one of epoch, steps, no (got False); YAML reads a bare "
+        "yes/no/on/off as true/false: write it in quotes ('no')"
+    ]
+
+
 def test_list_item_error_shows_index(problems):
     lines, path = problems(VALID.replace("[negative, positive]", "[negative, [x]]"))
     assert lines[0].startswith(f"{path}:8:22: task.labels[1]: should be a valid string")
