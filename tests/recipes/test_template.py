@@ -49,7 +49,7 @@ def test_template_lists_every_key_with_its_docstring(task):
     flat = " ".join(text.split())
     for description in (
         "Peak learning rate of AdamW.",
-        "Share of train held out for validation when no validation split exists.",
+        "Share of train held out for validation when no validation split exists (whole documents",
         "Replace an existing finished output folder",
     ):
         assert description in flat
