@@ -334,9 +334,9 @@ def qa_features(
     for index, (question, doc) in enumerate(zip(asked, docs, strict=True)):
         where = f"input {index + 1}: " if len(questions) > 1 else ""
         used = template.size + len(question)
-        stride = min(DEFAULT_DOC_STRIDE, (max_length - used) // 2) if doc_stride is None else doc_stride
+        stride = max(0, min(DEFAULT_DOC_STRIDE, (max_length - used) // 2)) if doc_stride is None else doc_stride
         room = check_window_room(
-            max_length, max(stride, 0), used, option="--doc-stride", where=where, question_tokens=len(question)
+            max_length, stride, used, option="--doc-stride", where=where, question_tokens=len(question)
         )
         for start, end in plan_windows(doc.word_ids, room, stride, snap_to_words=snap_to_words):
             feature = build_qa_feature(template, question, doc, index, start, end, context_first)

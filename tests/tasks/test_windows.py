@@ -195,6 +195,10 @@ def test_long_question_is_a_clear_error(tokenizer):
     assert "shorten the question" in err.value.hint
     with pytest.raises(InputError, match="--doc-stride 20 is too large"):
         qa_features(tokenizer, ["where ?"], ["paris"], max_length=24, doc_stride=20)
+    with pytest.raises(InputError, match="--doc-stride must be 0 or more"):
+        qa_features(tokenizer, ["where ?"], ["paris"], max_length=24, doc_stride=-1)
+    with pytest.raises(InputError, match="no room for context"):  # the default stride does not hide it
+        qa_features(tokenizer, [long_question], ["paris"], max_length=32)
 
 
 def test_answer_token_span(tokenizer):
