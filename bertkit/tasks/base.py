@@ -98,6 +98,7 @@ class Task(ABC):
         self.pad_token_id = 0
         self.pad_to_multiple_of = 1
         self.max_length = int(getattr(spec, "max_length", 512))
+        self.prepare_notes: list[str] = []  # what encoding found (windows, truncated questions): shown in the log
 
     # ------------------------------------------------------------------------------------------------ data
     def setup(self, splits: Any) -> list[str]:

@@ -118,6 +118,7 @@ def prepare_data(recipe: Any, splits: Any, *, main_process_first: Any = None) ->
     task.pad_token_id = int(tokenizer.pad_token_id)
     with main_process_first() if main_process_first else contextlib.nullcontext():
         encoded = task.prepare(splits, tokenizer)
+    notes += task.prepare_notes
     for name, split in encoded.items():
         stats = split.stats
         if stats.truncated:
