@@ -53,16 +53,30 @@ def scratch_config(model_section: Any, tokenizer: Any, task_updates: dict[str, A
     return config
 
 
-def scratch_tokenizer(recipe: Any, splits: Any) -> tuple[Any, list[str]]:
-    """Train a WordPiece tokenizer on the train split (``task.tokenizer.train``), else load ``model.name``'s."""
+def scratch_tokenizer(recipe: Any, splits: Any, tokenizer_dir: str | Path | None = None) -> tuple[Any, list[str]]:
+    """Train a WordPiece tokenizer on the train split (``task.tokenizer.train``), else load ``model.name``'s.
+
+    With ``tokenizer_dir``, a tokenizer trained earlier and saved there is reused, and a newly trained one is saved
+    there: WordPiece training is not bit-reproducible (see :mod:`bertkit.tasks.tokenizer_training`), so a resumed
+    run must not train again, or its token ids would no longer match the checkpoint's embeddings."""
     tokenizer_spec = getattr(recipe.task, "tokenizer", None)
     max_length = recipe.model.architecture.max_position_embeddings
     if tokenizer_spec is not None and tokenizer_spec.train:
         from bertkit.tasks.tokenizer_training import WordPieceSettings, describe_vocabulary, train_tokenizer_on
 
+        saved = Path(tokenizer_dir) if tokenizer_dir is not None else None
+        if saved is not None and (saved / "tokenizer.json").is_file():
+            from transformers import AutoTokenizer
+
+            return AutoTokenizer.from_pretrained(saved), [f"reused the tokenizer trained for this run ({saved})"]
         settings = WordPieceSettings.from_spec(tokenizer_spec, max_length)
         source = (getattr(splits, "sources", None) or {}).get("train", "the train split")
         tokenizer = train_tokenizer_on(splits.train, settings, source=source)
+        if saved is not None:
+            from bertkit.io.outputs import atomic_directory
+
+            with atomic_directory(saved) as staging:
+                tokenizer.save_pretrained(staging)
         return tokenizer, [describe_vocabulary(tokenizer, settings)]
     from bertkit.modeling.hub import resolve_model_source
     from bertkit.modeling.loading import load_tokenizer
@@ -73,8 +87,11 @@ def scratch_tokenizer(recipe: Any, splits: Any) -> tuple[Any, list[str]]:
     return tokenizer, [f"tokenizer of '{recipe.model.name}' ({len(tokenizer)} tokens); weights start from scratch"]
 
 
-def scratch_start(recipe: Any, splits: Any, task_updates: dict[str, Any] | None = None) -> ScratchStart:
-    tokenizer, notes = scratch_tokenizer(recipe, splits)
+def scratch_start(
+    recipe: Any, splits: Any, task_updates: dict[str, Any] | None = None, tokenizer_dir: str | Path | None = None
+) -> ScratchStart:
+    """Tokenizer and config of a from-scratch run (``tokenizer_dir``: where the run keeps its trained tokenizer)."""
+    tokenizer, notes = scratch_tokenizer(recipe, splits, tokenizer_dir)
     config = scratch_config(recipe.model, tokenizer, task_updates)
     architecture = recipe.model.architecture
     notes.append(

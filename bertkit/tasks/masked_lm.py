@@ -42,6 +42,8 @@ class MaskedLMTask(Task):
         self.epoch = 0
         self.masker: TokenMasker | None = None
         self.word_ids_from_tokenizer = False
+        if not hasattr(self, "prepare_notes"):
+            self.prepare_notes: list[str] = []  # shown in the run's log (engines that collect them)
 
     # ------------------------------------------------------------------------------------------ run hooks
     def set_seed(self, seed: int) -> None:
@@ -107,6 +109,11 @@ class MaskedLMTask(Task):
         words = ragged_column(tokenized, WORD_IDS) if self.word_ids_from_tokenizer else None
         build = line_by_line if self.line_by_line else pack_blocks
         columns = build(tokens, words, cls_id, sep_id, self.max_length)
+        if not self.line_by_line:
+            self.prepare_notes.append(
+                f"{split}: {len(tokens)} texts ({len(tokens.values)} tokens) packed into {len(columns['length'])} "
+                f"blocks of up to {self.max_length} tokens"
+            )
         return columns_to_dataset(with_example_ids(columns))
 
     # ----------------------------------------------------------------------------------------------- model

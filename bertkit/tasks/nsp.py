@@ -89,14 +89,22 @@ def group_documents(
 
 class PairBuilder:
     def __init__(
-        self, documents: Documents, *, max_length: int, short_seq_prob: float, random_next_probability: float, seed: int
+        self,
+        documents: Documents,
+        *,
+        max_length: int,
+        short_seq_prob: float,
+        random_next_probability: float,
+        seed: int,
+        split: str = "train",
     ) -> None:
         if documents.count < 2:
             raise DataError(
-                f"next-sentence prediction needs at least 2 documents (the corpus has {documents.count}): random "
-                "second segments must come from another document",
-                hint="Separate documents with blank lines (.txt) or give a document column, or set "
-                "task.next_sentence_prediction: false.",
+                f"next-sentence prediction needs at least 2 documents, but the {split} split has {documents.count}: "
+                "random second segments must come from another document",
+                hint="Separate documents with blank lines (.txt) or give a document column (a held-out validation "
+                "split takes whole documents: raise data.validation_size), or set task.next_sentence_prediction: "
+                "false.",
             )
         self.docs = documents
         self.max_tokens = max_length - 3  # [CLS] A [SEP] B [SEP]
@@ -184,7 +192,13 @@ class PairBuilder:
 
 
 def build_pairs(
-    documents: Documents, *, max_length: int, short_seq_prob: float, random_next_probability: float, seed: int
+    documents: Documents,
+    *,
+    max_length: int,
+    short_seq_prob: float,
+    random_next_probability: float,
+    seed: int,
+    split: str = "train",
 ) -> PairSpans:
     builder = PairBuilder(
         documents,
@@ -192,6 +206,7 @@ def build_pairs(
         short_seq_prob=short_seq_prob,
         random_next_probability=random_next_probability,
         seed=seed,
+        split=split,
     )
     return builder.build()
 

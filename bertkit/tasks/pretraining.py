@@ -73,8 +73,14 @@ class PretrainingTask(MaskedLMTask):
             short_seq_prob=float(self.spec.short_seq_prob),
             random_next_probability=float(self.spec.nsp_random_probability),
             seed=row_seed(self.seed, SPLIT_STREAMS.get(split, 3), 0),
+            split=split,
         )
         columns = pair_features(tokens.values, pairs, cls_id, sep_id, None if words is None else words.values)
+        random_share = sum(pairs.label) / max(len(pairs), 1)
+        self.prepare_notes.append(
+            f"{split}: {len(pairs)} sentence pairs from {documents.count} documents ({len(tokens)} sentences), "
+            f"{random_share:.1%} with a random second segment"
+        )
         return columns_to_dataset(with_example_ids(columns))
 
     def split_stats(self, examples: Any, features: Any) -> Any:

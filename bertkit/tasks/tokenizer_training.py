@@ -3,6 +3,10 @@
 The pipeline is BERT's own (the same normalizer, pre-tokenizer and decoder as ``BertWordPieceTokenizer``), and the
 result is a transformers fast BERT tokenizer, so ``save_pretrained`` writes a folder that
 ``AutoTokenizer.from_pretrained`` loads as a BERT tokenizer (and ``bertkit fill-mask`` uses).
+
+Training is not bit-reproducible: ``tokenizers`` numbers the ``##`` continuation pieces in hash-map order, which
+changes how ties between equally frequent merges are broken, so two runs on the same corpus can differ in a few
+rare pieces. A run therefore trains its tokenizer once and keeps it (``bertkit.modeling.scratch``).
 """
 
 from __future__ import annotations

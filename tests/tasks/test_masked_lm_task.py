@@ -73,6 +73,9 @@ def test_packed_blocks_with_whole_word_masking_carry_word_ids(tokenizer):
     lengths = train["length"]
     assert all(n == 32 for n in lengths[:-1]) and len(train) < 60
     assert "word_ids" in train.column_names
+    assert any(
+        note.startswith("train: 60 texts") and f"into {len(train)} blocks" in note for note in task.prepare_notes
+    )
     batch = task.collate(rows(train)[:4])
     assert "word_ids" not in task.forward_inputs(batch)
 

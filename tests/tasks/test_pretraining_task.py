@@ -48,6 +48,7 @@ def test_pairs_become_bert_inputs_with_segments_and_nsp_labels(tokenizer):
         middle = ids.index(sep_id)
         assert types == [0] * (middle + 1) + [1] * (len(ids) - middle - 1)
     distribution = task.label_distribution(encoded["train"])
+    assert any(f"{len(features)} sentence pairs from 60 documents" in note for note in task.prepare_notes)
     assert sum(distribution.values()) == len(features) and min(distribution.values()) > 0.3 * len(features)
     rows = [
         {k: features[k][i] for k in ("input_ids", "token_type_ids", "next_sentence_label", "example_id")}
@@ -78,7 +79,7 @@ def test_without_nsp_the_corpus_is_packed_for_mlm_alone(tokenizer):
 
 def test_nsp_on_a_single_document_is_a_clear_error(tokenizer):
     task = PretrainingTask(PretrainingSpec(type="pretraining", max_length=32))
-    with pytest.raises(DataError, match="at least 2 documents"):
+    with pytest.raises(DataError, match="at least 2 documents, but the train split has 1"):
         task.prepare(document_splits(1), tokenizer)
 
 
@@ -122,6 +123,20 @@ def test_scratch_start_trains_a_tokenizer_and_sizes_the_config(tmp_path):
     assert start.config.max_position_embeddings == 64 and start.config.type_vocab_size == 2
     assert start.tokenizer.convert_ids_to_tokens([0, 1, 2, 3, 4]) == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     assert any("trained a WordPiece tokenizer" in note for note in start.notes)
+
+
+def test_a_runs_trained_tokenizer_is_kept_and_reused(tmp_path):
+    from bertkit.data import load_splits
+    from bertkit.modeling.scratch import scratch_start
+
+    corpus = write_text_corpus(tmp_path / "corpus.txt", documents=20)
+    recipe = Recipe.model_validate(scratch_recipe(corpus, tmp_path / "out"))
+    splits = load_splits(recipe)
+    first = scratch_start(recipe, splits, tokenizer_dir=tmp_path / "work" / "tokenizer")
+    assert (tmp_path / "work" / "tokenizer" / "tokenizer.json").is_file()
+    again = scratch_start(recipe, splits, tokenizer_dir=tmp_path / "work" / "tokenizer")
+    assert again.tokenizer.get_vocab() == first.tokenizer.get_vocab()
+    assert any("reused the tokenizer" in note for note in again.notes)
 
 
 def test_pretraining_from_scratch_trains_mlm_and_nsp_and_loads_in_fill_mask(tmp_path):
