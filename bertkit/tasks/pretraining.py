@@ -26,6 +26,7 @@ from bertkit.tasks.masking import row_seed
 
 DOCUMENT = "document"
 NSP_LABEL = "next_sentence_label"
+NSP_CLASSES = ("is_next", "random_next")  # next_sentence_label 0 and 1
 SPLIT_STREAMS = {"train": 0, "validation": 1, "test": 2}  # each split draws its pairs from its own stream
 
 
@@ -39,7 +40,9 @@ class PretrainingTask(MaskedLMTask):
         super().__init__(spec)
         self.nsp = bool(spec.next_sentence_prediction)
         self.line_by_line = False  # without NSP, the corpus is packed into full blocks
-        if not self.nsp:
+        if self.nsp:
+            self.label_names = list(NSP_CLASSES)  # the NSP classes, in next_sentence_label order
+        else:
             self.auto_model_class = "AutoModelForMaskedLM"  # type: ignore[misc]
             self.model_inputs = ("input_ids", "attention_mask", "token_type_ids", "labels")  # type: ignore[misc]
 
@@ -96,7 +99,7 @@ class PretrainingTask(MaskedLMTask):
             return None
         labels = split.features[NSP_LABEL]
         random_next = int(sum(labels))
-        return {"is_next": len(labels) - random_next, "random_next": random_next}
+        return dict(zip(NSP_CLASSES, (len(labels) - random_next, random_next), strict=True))
 
     # ----------------------------------------------------------------------------------------------- model
     def check_model(self, model: Any) -> None:
