@@ -1,0 +1,195 @@
+"""`bertkit finetune` end to end for NER and extractive QA: data files, recipe, training, the saved folder loaded by
+transformers and by `bertkit ner` / `bertkit qa` (which must agree with the evaluation done while training), and
+bad input as clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bertkit.tasks.entities import tags_to_spans
+from bertkit.tasks.ner_scoring import entity_scores
+from bertkit.tasks.qa_scoring import squad_scores
+from tests.cli.helpers import assert_clean_error, json_lines, run_cli
+
+NER_TRAIN = [
+    ("george smith went to paris", "B-PER I-PER O O B-LOC"),
+    ("mary lives in london", "B-PER O O B-LOC"),
+    ("john works at google", "B-PER O O B-ORG"),
+    ("the king visited berlin and new york", "O O O B-LOC O B-LOC I-LOC"),
+    ("smith works at apple in paris", "B-PER O O B-ORG O B-LOC"),
+    ("mary smith loved london", "B-PER I-PER O B-LOC"),
+]
+LONG = (
+    "john went to paris and mary went to london and the king went to berlin and george visited new york "
+    "and smith works at google in paris"
+)
+LONG_TAGS = "B-PER O O B-LOC O B-PER O O B-LOC O O O O O B-LOC O B-PER O B-LOC I-LOC O B-PER O O B-ORG O B-LOC"
+NER_DEV = [("john lives in berlin", "B-PER O O B-LOC"), ("mary works at apple", "B-PER O O B-ORG"), (LONG, LONG_TAGS)]
+
+
+def conll(sentences) -> str:
+    blocks = []
+    for words, tags in sentences:
+        blocks.append("\n".join(f"{w} NN O {t}" for w, t in zip(words.split(), tags.split(), strict=True)))
+    return "-DOCSTART- -X- -X- O\n\n" + "\n\n".join(blocks) + "\n"
+
+
+def write_recipe(path, model, task: str, data: dict, out, **training) -> None:
+    settings = {"epochs": 8, "batch_size": 4, "learning_rate": 3e-3, "precision": "fp32", "logging_steps": 5}
+    settings.update(training)
+    recipe = {
+        "model": {"name": str(model)},
+        "data": data,
+        "task": json.loads(task),
+        "training": settings,
+        "evaluation": {"strategy": "epoch"},
+        "output": {"dir": str(out)},
+    }
+    path.write_text(json.dumps(recipe))  # JSON is YAML
+
+
+@pytest.fixture
+def ner_files(tmp_path):
+    (tmp_path / "train.txt").write_text(conll(NER_TRAIN * 3))
+    (tmp_path / "dev.txt").write_text(conll(NER_DEV))
+    return tmp_path
+
+
+NER_TASK = '{"type": "token-classification", "max_length": 16, "stride": 4}'
+
+
+def test_ner_recipe_trains_and_the_folder_serves_transformers_and_bertkit_ner(tiny_encoder, ner_files):
+    from transformers import AutoModelForTokenClassification, pipeline
+
+    out = ner_files / "ner-model"
+    data = {"train_file": str(ner_files / "train.txt"), "validation_file": str(ner_files / "dev.txt")}
+    write_recipe(ner_files / "ner.yaml", tiny_encoder, NER_TASK, data, out, epochs=30, learning_rate=1e-2)
+    result = run_cli("finetune", ner_files / "ner.yaml", "--log-format", "plain")
+    assert result.exit_code == 0, result.stderr
+    assert "split into overlapping windows" in result.stderr  # the long dev sentence, announced
+    config = json.loads((out / "config.json").read_text())
+    assert config["bertkit"]["tag_scheme"] == "IOB2"
+    assert sorted(config["label2id"]) == ["B-LOC", "B-ORG", "B-PER", "I-LOC", "I-PER", "O"]
+    metrics = json.loads((out / "metrics.json").read_text())["splits"]["validation"]
+    assert {"precision", "recall", "f1", "accuracy", "f1_PER"} <= set(metrics)
+    assert metrics["f1"] > 0.2  # it learnt something, so the comparison below means something
+
+    model = AutoModelForTokenClassification.from_pretrained(out)
+    assert model.config.id2label[config["label2id"]["B-PER"]] == "B-PER"
+    tagger = pipeline("token-classification", model=str(out), aggregation_strategy="first")
+    assert all(e["entity_group"] in ("PER", "LOC", "ORG") for e in tagger("mary lives in paris"))
+
+    inputs = ner_files / "dev.jsonl"
+    inputs.write_text("".join(json.dumps({"text": words}) + "\n" for words, _ in NER_DEV))
+    result = run_cli(
+        "ner", "--model", out, "--input", inputs, "--json", "--max-length", 16, "--stride", 4, "--precision", "fp32"
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = json_lines(result.stdout)
+    predicted = [entities_to_tags(words, row["entities"]) for (words, _), row in zip(NER_DEV, rows, strict=True)]
+    gold = [tags.split() for _, tags in NER_DEV]
+    scores = entity_scores(gold, predicted, scheme="IOB2")
+    # Inference over the same windows gives the very scores the training-time evaluation reported.
+    assert scores["f1"] == pytest.approx(metrics["f1"]) and scores["accuracy"] == pytest.approx(metrics["accuracy"])
+
+
+def entities_to_tags(text: str, entities: list[dict]) -> list[str]:
+    """`bertkit ner` entities (character offsets) -> IOB2 tags of the text's space-separated words."""
+    starts, position = [], 0
+    for word in text.split():
+        starts.append(position)
+        position += len(word) + 1
+    tags = ["O"] * len(starts)
+    for entity in entities:
+        words = [i for i, s in enumerate(starts) if entity["start"] <= s < entity["end"]]
+        for rank, i in enumerate(words):
+            tags[i] = f"{'B' if rank == 0 else 'I'}-{entity['type']}"
+    return tags
+
+
+FILLER = "the king lives in paris . " * 6
+QA_ITEMS = [
+    ("who works at google ?", FILLER + "mary works at google in london .", "mary"),
+    ("where is google ?", "mary works at google in london . " + FILLER, "london"),
+    ("who went to berlin ?", "john went to berlin . " + FILLER, "john"),
+    ("where did john go ?", FILLER + "john went to berlin .", "berlin"),
+]
+
+
+def squad_json(items) -> str:
+    paragraphs = [
+        {"context": c, "qas": [{"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": c.index(a)}]}]}
+        for i, (q, c, a) in enumerate(items)
+    ]
+    return json.dumps({"version": "1.1", "data": [{"title": "t", "paragraphs": paragraphs}]})
+
+
+QA_TASK = '{"type": "question-answering", "max_length": 32, "doc_stride": 4, "max_question_length": 10}'
+
+
+def test_qa_recipe_trains_and_the_folder_serves_transformers_and_bertkit_qa(tiny_encoder, tmp_path):
+    from transformers import AutoModelForQuestionAnswering
+
+    (tmp_path / "train.json").write_text(squad_json(QA_ITEMS * 3))
+    (tmp_path / "dev.json").write_text(squad_json(QA_ITEMS))
+    out = tmp_path / "qa-model"
+    data = {"train_file": str(tmp_path / "train.json"), "validation_file": str(tmp_path / "dev.json")}
+    write_recipe(tmp_path / "qa.yaml", tiny_encoder, QA_TASK, data, out, epochs=4)
+    result = run_cli("finetune", tmp_path / "qa.yaml", "--log-format", "plain")
+    assert result.exit_code == 0, result.stderr
+    assert "contexts need more than one window" in result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["bertkit"]["doc_stride"] == 4
+    metrics = json.loads((out / "metrics.json").read_text())["splits"]["validation"]
+    assert set(metrics) == {"exact_match", "f1", "loss"}
+    assert metrics["f1"] > 0.1
+    assert AutoModelForQuestionAnswering.from_pretrained(out).config.bertkit["task"] == "question-answering"
+
+    inputs = tmp_path / "dev.jsonl"
+    inputs.write_text("".join(json.dumps({"question": q, "context": c}) + "\n" for q, c, _ in QA_ITEMS))
+    result = run_cli(
+        "qa", "--model", out, "--input", inputs, "--json", "--max-length", 32, "--doc-stride", 4, "--precision", "fp32"
+    )
+    assert result.exit_code == 0, result.stderr
+    answers = [row["answers"][0]["text"] if row["answers"] else "" for row in json_lines(result.stdout)]
+    scores = squad_scores(answers, [[a] for _, _, a in QA_ITEMS])
+    assert scores == pytest.approx({"exact_match": metrics["exact_match"], "f1": metrics["f1"]})
+
+
+def test_malformed_conll_line_is_a_clear_error(tiny_encoder, ner_files):
+    bad = conll(NER_TRAIN).replace("mary NN O B-PER", "mary B-PER")
+    (ner_files / "train.txt").write_text(bad)
+    line = bad.splitlines().index("mary B-PER") + 1
+    data = {"train_file": str(ner_files / "train.txt"), "validation_file": str(ner_files / "dev.txt")}
+    write_recipe(ner_files / "ner.yaml", tiny_encoder, NER_TASK, data, ner_files / "out")
+    result = run_cli("finetune", ner_files / "ner.yaml")
+    assert_clean_error(result, f"{ner_files / 'train.txt'}:{line}: expected 4 columns", "found 2")
+
+
+def test_a_tag_the_training_data_never_has_is_a_clear_error(tiny_encoder, ner_files):
+    dev = conll([*NER_DEV[:1], ("mary works at apple", "B-PER O O B-COMPANY")])
+    (ner_files / "dev.txt").write_text(dev)
+    line = dev.splitlines().index("mary NN O B-PER") + 1
+    data = {"train_file": str(ner_files / "train.txt"), "validation_file": str(ner_files / "dev.txt")}
+    write_recipe(ner_files / "ner.yaml", tiny_encoder, NER_TASK, data, ner_files / "out")
+    result = run_cli("finetune", ner_files / "ner.yaml")
+    assert_clean_error(result, f"{ner_files / 'dev.txt'}:{line}: tag 'B-COMPANY' does not occur in the training data")
+    assert not (ner_files / "out").exists()
+
+
+def test_a_qa_answer_missing_from_its_context_is_a_clear_error(tiny_encoder, tmp_path):
+    (tmp_path / "train.json").write_text(squad_json(QA_ITEMS))
+    rows = [{"question": "who is it ?", "context": "mary lives in paris .", "answer_text": "john", "answer_start": 0}]
+    (tmp_path / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = {"train_file": str(tmp_path / "train.json"), "validation_file": str(tmp_path / "dev.jsonl")}
+    write_recipe(tmp_path / "qa.yaml", tiny_encoder, QA_TASK, data, tmp_path / "out")
+    result = run_cli("finetune", tmp_path / "qa.yaml")
+    assert_clean_error(result, "none of the 1 answers is found at its answer_start", f"{tmp_path / 'dev.jsonl'}:1")
+
+
+def test_gold_tags_in_the_test_recipe_decode_to_entities():
+    assert [s.type for s in tags_to_spans(LONG_TAGS.split())] == [
+        "PER", "LOC", "PER", "LOC", "LOC", "PER", "LOC", "PER", "ORG", "LOC"
+    ]  # fmt: skip
