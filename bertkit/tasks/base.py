@@ -100,6 +100,15 @@ class Task(ABC):
         self.max_length = int(getattr(spec, "max_length", 512))
         self.prepare_notes: list[str] = []  # what encoding found (windows, truncated questions): shown in the log
 
+    # ------------------------------------------------------------------------------------------- run hooks
+    def set_seed(self, seed: int) -> None:
+        """The run's seed (training.seed), given before any encoding; tasks with random collation seed from it."""
+        self.seed = int(seed)
+
+    def set_epoch(self, epoch: int) -> None:
+        """The training pass about to start (0-based), given before its batches are drawn."""
+        self.epoch = int(epoch)
+
     # ------------------------------------------------------------------------------------------------ data
     def setup(self, splits: Any) -> list[str]:
         """Resolve labels (and anything else learnt from the data) before encoding; returns notes for the log."""

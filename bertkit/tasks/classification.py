@@ -62,6 +62,8 @@ class TextClassificationTask(Task):
                 f"the train split has only one label ({show_labels(self.label_names)}): nothing to classify",
                 hint="Check data.columns.label, or list the classes in task.labels.",
             )
+        if getattr(splits, "label_names", None) and not self.spec.labels:
+            return []  # the data layer already said where the labels came from
         return [f"{len(self.label_names)} labels: {show_labels(self.label_names)}"]
 
     def distinct_labels(self, train: Any) -> list[str]:

@@ -73,6 +73,7 @@ class TrainingLoop:
     def train_epoch(self) -> None:
         accelerator, state = self.p.accelerator, self.state
         self.p.sampler.set_epoch(state.epoch)
+        self.p.task.set_epoch(state.epoch)
         loader = self.p.train_loader
         loader.set_epoch(state.epoch)
         if state.batches_in_epoch:

@@ -74,6 +74,7 @@ def load_config(recipe: Any, source: Any, task: Task) -> tuple[Any, list[str]]:
         )
     except (OSError, ValueError, KeyError) as err:
         raise explain_load_failure(source, err) from None
+    check_head_exists(task, config, source)
     for key, value in task.model_config_updates().items():
         setattr(config, key, value)
     notes = []
@@ -90,6 +91,21 @@ def load_config(recipe: Any, source: Any, task: Task) -> tuple[Any, list[str]]:
     for key, value in model.config_overrides.items():
         setattr(config, key, value)
     return config, notes
+
+
+def check_head_exists(task: Task, config: Any, source: Any) -> None:
+    """Fail before any data is encoded when transformers has no model of this task for the architecture."""
+    import transformers
+
+    mapping = getattr(getattr(transformers, task.auto_model_class), "_model_mapping", None)
+    if mapping is None or getattr(config, "auto_map", None):
+        return  # remote-code models declare their own classes
+    if type(config) not in mapping:
+        raise ModelLoadError(
+            f"model '{source.name}' (type {config.model_type}) cannot do {task.task_type}: transformers has no "
+            f"{task.auto_model_class} for this architecture",
+            hint="Pick an encoder such as BERT, RoBERTa, DistilBERT or MiniLM for model.name.",
+        )
 
 
 def check_max_length(task: Task, tokenizer: Any, config: Any, source: Any) -> None:
@@ -109,6 +125,7 @@ def prepare_data(recipe: Any, splits: Any, *, main_process_first: Any = None) ->
     from bertkit.tasks.registry import build_task
 
     task = build_task(recipe.task)
+    task.set_seed(recipe.training.seed)
     source = resolve_model_source(recipe.model.name)
     tokenizer = load_tokenizer(recipe, source, task)
     notes = list(getattr(splits, "notes", []) or [])
