@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bertkit.evaluation.results import ConfidenceInterval, SplitResult, TruncationStats
+from bertkit.evaluation.results import ConfidenceInterval, ConfusionMatrix, SplitResult, TruncationStats
 
 HEADLINE = {
     "text-classification": ["accuracy", "macro_f1", "mcc", "weighted_f1", "macro_precision", "macro_recall"],
@@ -17,6 +17,7 @@ HEADLINE = {
     "pretraining": ["perplexity", "loss", "accuracy"],
 }
 TEXT_CHARS = 240
+MAX_MATRIX_LABELS = 40  # larger confusion matrices are shown for the most frequent gold labels only
 ERROR_LABELS = {
     "correct": "correct",
     "wrong_type": "wrong type (same span)",
@@ -144,3 +145,15 @@ def class_table(split: SplitResult) -> tuple[str, list[str], list[list[str]]]:
         for name, v in (table or {}).items()
     ]
     return title, ["label" if split.per_class is not None else "type", "precision", "recall", "f1", "support"], rows
+
+
+def shown_confusion(cm: ConfusionMatrix, limit: int = MAX_MATRIX_LABELS) -> tuple[ConfusionMatrix, str]:
+    """The matrix restricted to the ``limit`` labels with the most gold examples (in their original order),
+    and a note saying so ("" when nothing was left out). report.json always keeps the full matrix."""
+    if len(cm.labels) <= limit:
+        return cm, ""
+    support = [sum(row) for row in cm.matrix]
+    keep = sorted(sorted(range(len(cm.labels)), key=lambda i: -support[i])[:limit])
+    matrix = [[cm.matrix[i][j] for j in keep] for i in keep]
+    note = f"Showing the {limit} of {len(cm.labels)} labels with the most gold examples (report.json has all)."
+    return ConfusionMatrix([cm.labels[i] for i in keep], matrix), note

@@ -19,6 +19,7 @@ from bertkit.evaluation.present import (
     fmt_interval,
     fmt_value,
     ordered_metrics,
+    shown_confusion,
     truncation_lines,
     worst_error_table,
 )
@@ -140,8 +141,9 @@ def _confusion_block(split: SplitResult) -> str:
         outside = OUTSIDE
     else:
         title, note = "Confusion matrix", "Rows are gold labels, columns predictions; colour is the share of the row."
-    chart = svg.heatmap(cm.labels, cm.matrix, title, outside_label=outside)
-    return f'<h3>{title}</h3><p class="note">{escape(note)}</p>{chart}'
+    shown, limited = shown_confusion(cm)
+    chart = svg.heatmap(shown.labels, shown.matrix, title, outside_label=outside)
+    return f'<h3>{title}</h3><p class="note">{escape(" ".join([note, limited]).strip())}</p>{chart}'
 
 
 def _errors_block(split: SplitResult) -> str:

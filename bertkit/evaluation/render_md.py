@@ -15,6 +15,7 @@ from bertkit.evaluation.present import (
     fmt_interval,
     fmt_value,
     ordered_metrics,
+    shown_confusion,
     truncation_lines,
     worst_error_table,
 )
@@ -67,7 +68,9 @@ def _split_section(name: str, split: SplitResult) -> list[str]:
         what = (
             "entity types matched by span" if split.task == "token-classification" else "rows gold, columns predicted"
         )
-        out += [f"### Confusion matrix ({what})", "", _confusion_table(split.confusion_matrix), ""]
+        shown, limited = shown_confusion(split.confusion_matrix)
+        out += [f"### Confusion matrix ({what})", "", _confusion_table(shown), ""]
+        out += [f"_{limited}_", ""] if limited else []
     if split.details.get("has_ans_total") is not None and split.details.get("no_ans_total"):
         has, no = split.details["has_ans_total"], split.details["no_ans_total"]
         out += [f"Questions with an answer: {has:,}; without: {no:,}.", ""]

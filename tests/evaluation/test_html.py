@@ -133,3 +133,16 @@ def test_nice_ticks(low, high, expected):
     if expected is not None:
         assert ticks == pytest.approx(expected)
     assert ticks[0] <= low and ticks[-1] >= high and len(ticks) >= 2
+
+
+def test_large_confusion_matrices_show_the_most_frequent_labels():
+    labels = [f"class_{i:03d}" for i in range(60)]
+    evaluator = ClassificationEvaluator(labels)
+    gold = [i % 60 for i in range(600)] + list(range(45)) * 5  # classes 0..44 are more frequent
+    evaluator.add_batch(gold, gold[::-1])
+    report = EvalReport(task="text-classification", splits={"dev": evaluator.result(bootstrap=None)})
+    html = render_html(report)
+    heat = next(s for s in svgs(html) if s.findtext("title") == "Confusion matrix")
+    assert len([r for r in heat.iter("rect") if r.find("title") is not None]) == 40 * 40
+    assert "Showing the 40 of 60 labels with the most gold examples" in html
+    assert len(report.to_dict()["splits"]["dev"]["confusion_matrix"]["labels"]) == 60

@@ -129,8 +129,13 @@ def test_empty_and_entity_free_corpora():
 def test_invalid_input_is_a_data_error():
     with pytest.raises(DataError, match=r"invalid tag 'PER' at word 1 of sentence 0 \(gold\)"):
         ner_metrics([["O", "PER"]], [["O", "O"]])
-    with pytest.raises(DataError, match="invalid tag 'E-PER'"):
+    with pytest.raises(DataError, match="invalid tag 'E-PER'") as info:
         ner_metrics([["B-PER", "E-PER"]], [["O", "O"]])  # iob2 data
+    assert "bioes tag scheme" in info.value.hint
+    with pytest.raises(DataError, match="2 tags but 3 words"):
+        NerEvaluator().add(["O", "O"], ["O", "O"], words=["a", "b", "c"])
+    with pytest.raises(DataError, match="2 tags but 1 confidences"):
+        NerEvaluator().add(["O", "O"], ["O", "O"], confidences=[0.5])
     with pytest.raises(DataError, match="3 gold tags but 2 predicted"):
         ner_metrics([["O", "O", "O"]], [["O", "O"]])
     with pytest.raises(InputError, match="unknown NER scoring mode"):

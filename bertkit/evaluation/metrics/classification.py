@@ -89,7 +89,8 @@ class ClassificationEvaluator(Evaluator):
     """Feed gold and predicted class ids (or names) batch by batch; keeps only the K x K confusion matrix.
 
     ``add_logits`` reduces a batch of logits to argmax + softmax confidence right away. ``texts`` and ``ids``
-    are only kept for the ``worst_k`` most confident wrong predictions.
+    are only kept for the ``worst_k`` most confident wrong predictions (without ``confidences``: the first
+    ``worst_k`` errors, with ``confidence`` None). ``ids`` default to the example's position in the feed.
     """
 
     task = "text-classification"

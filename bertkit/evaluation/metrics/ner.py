@@ -108,6 +108,9 @@ class NerEvaluator(Evaluator):
         where = f"sentence {example_id if example_id is not None else index}"
         if len(gold_tags) != len(pred_tags):
             raise DataError(f"{where}: {len(gold_tags)} gold tags but {len(pred_tags)} predicted tags")
+        for name, values in (("words", words), ("confidences", confidences)):
+            if values is not None and len(values) != len(gold_tags):
+                raise DataError(f"{where}: {len(gold_tags)} tags but {len(values)} {name}")
         for tags, side in ((gold_tags, "gold"), (pred_tags, "predicted")):
             check_tags(tags, f"{where} ({side})", STRICT_SCHEMES[self.scheme] - {"O"})
         gold = extract_entities(gold_tags, self.mode, self.scheme)

@@ -38,9 +38,10 @@ def check_tags(tags: Sequence[str], where: str, allowed_prefixes: frozenset[str]
             continue
         if not isinstance(tag, str) or len(tag) < 3 or tag[1] != "-" or tag[0] not in allowed_prefixes:
             prefixes = "/".join(f"{p}-" for p in sorted(allowed_prefixes, key="BIES".index))
+            scheme_hint = " E-/S- tags need the bioes tag scheme." if str(tag)[:1] in ("E", "S") else ""
             raise DataError(
                 f"invalid tag {tag!r} at word {i} of {where}",
-                hint=f"Tags must be 'O' or {prefixes} followed by an entity type, e.g. 'B-PER'.",
+                hint=f"Tags must be 'O' or {prefixes} followed by an entity type, e.g. 'B-PER'.{scheme_hint}",
             )
 
 

@@ -84,7 +84,7 @@ class QaEvaluator(Evaluator):
     """Feed one final answer string per question (``""`` = no answer) and its gold answers.
 
     ``version_2`` (or any question without gold answers) adds the HasAns/NoAns split. Keeps per-question
-    (EM, F1) pairs (16 bytes each) and the ``worst_k`` wrong answers (EM = 0) with the highest confidence,
+    statistics (six floats, 48 bytes each) and the ``worst_k`` wrong answers (EM = 0) with the highest confidence,
     or the lowest F1 when no confidence is given.
     """
 
