@@ -40,6 +40,16 @@ def parse_pairs(values: list[str] | None, option: str, meaning: str) -> dict[str
 EXAMPLE_PAIRS = {"--columns": "text=sentence,label=label", "--label-map": "0=negative,1=positive"}
 
 
+PIPE_WIDTH = 140  # tables printed to a file or pipe: wide enough for the comparison's eight columns
+
+
+def table_console() -> Any:
+    console = out_console()
+    if not console.is_terminal:
+        console.width = max(console.width, PIPE_WIDTH)
+    return console
+
+
 def report_name(path: Path, fallback: str) -> str:
     folder = path if path.is_dir() else path.parent
     return folder.name or fallback
@@ -87,7 +97,7 @@ def compare_command(paths: tuple[Path, Path], *, markdown: bool, as_json: bool) 
     elif markdown:
         sys.stdout.write(comparison_markdown(cmp))
     else:
-        console = out_console()
+        console = table_console()
         for renderable in comparison_renderables(cmp):
             console.print(renderable)
 
@@ -105,7 +115,7 @@ def print_outcome(outcome: Any, output: Path | None, *, markdown: bool, as_json:
     elif markdown:
         sys.stdout.write(render_markdown(report))
     else:
-        console = out_console()
+        console = table_console()
         for renderable in report_renderables(report):
             console.print(renderable)
     if outcome.files:
@@ -174,7 +184,10 @@ def evaluate_command(
     ] = None,
     compare: Annotated[
         tuple[Path, Path] | None,
-        typer.Option(help="Compare two reports (report.json or its folder) instead: metric deltas with both CIs."),
+        typer.Option(
+            metavar="REPORT_A REPORT_B",
+            help="Compare two reports (report.json or its folder) instead: metric deltas with both CIs.",
+        ),
     ] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown instead of tables.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report (or comparison) as JSON.")] = False,

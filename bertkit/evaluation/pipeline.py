@@ -92,6 +92,11 @@ def build_eval_task(plan: EvaluationPlan, splits: Any, labels: list[str], tokeni
     return task
 
 
+def data_notes(notes: list[str]) -> list[str]:
+    """The data layer's notes, less its class-list note: the model's labels are scored, whatever the data has."""
+    return [note for note in notes if not (note.startswith(("labels: ", "tags: ")) and " classes from " in note)]
+
+
 def data_facts(plan: EvaluationPlan, splits: Any, encoded: dict[str, Any]) -> dict[str, Any]:
     per_split = {}
     for role, name in plan.splits.items():
@@ -121,7 +126,13 @@ def run_evaluation(
         model_facts,
         report_training_log,
     )
-    from bertkit.evaluation.sources import load_eval_splits, load_model_config, plan_evaluation, resolve_task
+    from bertkit.evaluation.sources import (
+        flag_errors,
+        load_eval_splits,
+        load_model_config,
+        plan_evaluation,
+        resolve_task,
+    )
     from bertkit.modeling.loading import load_for_inference
     from bertkit.recipes.loader import load_recipe
 
@@ -142,16 +153,13 @@ def run_evaluation(
     tell("Loading the data ...")
     splits = load_eval_splits(plan)
     labels = model_labels(loaded.model) if task_type in LABEL_FIELDS else []
-    notes = [
-        *plan.notes,
-        *splits.notes,
-        *align_to_model(splits, list(plan.splits), task_type, labels, request.label_map),
-    ]
-    task = build_eval_task(plan, splits, labels, loaded.tokenizer, loaded.device)
-    tell("Encoding ...")
-    view = {"train": None, "validation": None, "test": None, **{role: getattr(splits, role) for role in plan.splits}}
-    encoded = task.prepare(SimpleNamespace(**view), loaded.tokenizer)
-    notes += task.prepare_notes
+    with flag_errors(plan):
+        label_notes = align_to_model(splits, list(plan.splits), task_type, labels, request.label_map)
+        task = build_eval_task(plan, splits, labels, loaded.tokenizer, loaded.device)
+        tell("Encoding ...")
+        view = {"train": None, "validation": None, "test": None, **{r: getattr(splits, r) for r in plan.splits}}
+        encoded = task.prepare(SimpleNamespace(**view), loaded.tokenizer)
+    notes = [*plan.notes, *data_notes(splits.notes), *label_notes, *task.prepare_notes]
     output = Path(output) if output is not None else None
     tell(f"Evaluating on {', '.join(f'{name} ({len(encoded[r].examples):,})' for r, name in plan.splits.items())} ...")
     settings = EvalSettings(

@@ -11,6 +11,8 @@ config; the schema defaults, fitted to the model's longest input. ``--max-length
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -345,21 +347,34 @@ FLAG_WORDS = {
     "data.validation_split": "--split",
     "task.max_length": "--max-length",
 }
+# Data given with --data is read as the recipe role "test"; messages about it should not call it a test split.
+ROLE_WORDS = {"the test split of ": "", "the test split": "the data", "test split, ": "", "the test split is": "it is"}
 
 
-def flag_words(message: str) -> str:
+def flag_words(message: str, roles: bool = False) -> str:
     for key, flag in FLAG_WORDS.items():
         message = message.replace(key, flag)
+    if roles:
+        for key, words in ROLE_WORDS.items():
+            message = message.replace(key, words)
     return message
 
 
-def load_eval_splits(plan: EvaluationPlan) -> Any:
-    """The splits to evaluate (``DataSplits``); errors name the command's flags when the flags built the data."""
-    from bertkit.data import load_splits
-
+@contextlib.contextmanager
+def flag_errors(plan: EvaluationPlan) -> Iterator[None]:
+    """Errors about data given with flags name the flags (--columns, --split), not recipe keys or split roles."""
     try:
-        return load_splits(plan.recipe, splits=tuple(plan.splits))
+        yield
     except BertkitError as err:
         if not plan.from_flags:
             raise
-        raise type(err)(flag_words(err.message), hint=flag_words(err.hint) if err.hint else None) from None
+        hint = flag_words(err.hint, roles=True) if err.hint else None
+        raise type(err)(flag_words(err.message, roles=True), hint=hint) from None
+
+
+def load_eval_splits(plan: EvaluationPlan) -> Any:
+    """The splits to evaluate (``DataSplits``), read by the recipe data loaders."""
+    from bertkit.data import load_splits
+
+    with flag_errors(plan):
+        return load_splits(plan.recipe, splits=tuple(plan.splits))
