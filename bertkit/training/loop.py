@@ -16,7 +16,7 @@ from bertkit.errors import TrainingError
 from bertkit.tasks.base import EncodedSplit, Task
 from bertkit.training.checkpoints import save_best, save_checkpoint
 from bertkit.training.events import EarlyStopped, EvaluationDone, EventBus, StepLogged
-from bertkit.training.optim import TrainingPlan
+from bertkit.training.optim import TrainingPlan, clip_gradients
 from bertkit.training.outputs import RunPaths
 from bertkit.training.state import RunState
 
@@ -94,7 +94,7 @@ class TrainingLoop:
             loss = model(**self.p.task.forward_inputs(batch)).loss
             accelerator.backward(loss)
             if accelerator.sync_gradients and self.training.max_grad_norm:
-                self.grad_norm = accelerator.clip_grad_norm_(model.parameters(), self.training.max_grad_norm)
+                self.grad_norm = clip_gradients(accelerator, model, self.training.max_grad_norm)
             self.p.optimizer.step()
             self.p.optimizer.zero_grad(set_to_none=True)
         self.loss_sum += loss.detach().float()

@@ -99,3 +99,25 @@ def build_scheduler(optimizer: Any, training: Any, plan: TrainingPlan) -> Any:
         num_warmup_steps=plan.warmup_steps,
         num_training_steps=plan.total_steps,
     )
+
+
+def clip_gradients(accelerator: Any, model: Any, max_norm: float) -> Any:
+    """Clip the global gradient norm to ``max_norm``; returns the norm before clipping.
+
+    On CPU (no gradient scaler, plain or DDP models) this is torch's clip_grad_norm_ minus its unconditional
+    multiply: when the norm is already below ``max_norm`` the factor would be exactly 1.0, so the pass over every
+    gradient is skipped (bit-identical results; the host sync it needs costs nothing on CPU). Elsewhere Accelerate's
+    clip_grad_norm_ runs (it unscales fp16 gradients and knows FSDP/DeepSpeed).
+    """
+    import torch
+
+    simple = accelerator.device.type == "cpu" and accelerator.scaler is None
+    get_total_norm = getattr(torch.nn.utils, "get_total_norm", None)
+    if not simple or get_total_norm is None or accelerator.distributed_type.value not in ("NO", "MULTI_CPU"):
+        return accelerator.clip_grad_norm_(model.parameters(), max_norm)
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    total = get_total_norm(grads, 2.0)
+    coefficient = max_norm / (total + 1e-6)
+    if coefficient < 1.0:
+        torch._foreach_mul_(grads, coefficient)
+    return total

@@ -96,6 +96,10 @@ class Run:
         from bertkit.training.checkpoints import latest_checkpoint, load_checkpoint
 
         recipe, accelerator = self.recipe, self.accelerator
+        if accelerator.device.type == "cpu":
+            from bertkit.training.cpu import keep_freed_memory
+
+            keep_freed_memory()
         set_seed(recipe.training.seed)
         model, notes = build_model(recipe, prepared)
         prepared.task.pad_to_multiple_of = pad_multiple(accelerator.device)
