@@ -192,10 +192,23 @@ class Run:
         }
 
         def fill(staging) -> None:
+            from bertkit.evaluation.runner import finetune_report
+
             model.save_pretrained(staging)
             prepared.tokenizer.save_pretrained(staging)
             write_bundle(staging, recipe=self.recipe, command=self.command, data=data)
             atomic_write_json(staging / "metrics.json", metrics)
+            # report.json/md/html + predictions.jsonl, scored as `bertkit evaluate` scores the saved folder
+            finetune_report(
+                staging,
+                model=model,
+                tokenizer=prepared.tokenizer,
+                task=prepared.task,
+                encoded=prepared.encoded,
+                recipe=self.recipe,
+                precision=self.precision,
+                training_log=paths.log,
+            )
 
         summary = {
             "bertkit_finetune": True,

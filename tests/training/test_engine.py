@@ -64,6 +64,10 @@ def test_single_texts_give_a_complete_folder_with_label_names(tiny_encoder, tmp_
     assert [e.kind for e in events].count("finish") == 1
     data = json.loads((out / "data.json").read_text())
     assert data["label_distribution"]["train"] == {"negative": 20, "positive": 20}
+    report = json.loads((out / "report.json").read_text())  # the evaluation report of the saved model
+    assert report["splits"]["validation"]["metrics"]["accuracy"] == result.metrics["validation"]["accuracy"]
+    assert (out / "report.html").is_file() and (out / "report.md").is_file()
+    assert len((out / "predictions.jsonl").read_text().splitlines()) == 10
 
 
 def test_the_model_learns_a_separable_task(tiny_encoder, tmp_path):
