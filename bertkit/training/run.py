@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from bertkit.training.api import (
@@ -192,23 +193,11 @@ class Run:
         }
 
         def fill(staging) -> None:
-            from bertkit.evaluation.runner import finetune_report
-
             model.save_pretrained(staging)
             prepared.tokenizer.save_pretrained(staging)
             write_bundle(staging, recipe=self.recipe, command=self.command, data=data)
             atomic_write_json(staging / "metrics.json", metrics)
-            # report.json/md/html + predictions.jsonl, scored as `bertkit evaluate` scores the saved folder
-            finetune_report(
-                staging,
-                model=model,
-                tokenizer=prepared.tokenizer,
-                task=prepared.task,
-                encoded=prepared.encoded,
-                recipe=self.recipe,
-                precision=self.precision,
-                training_log=paths.log,
-            )
+            self.write_report(staging, model, prepared, paths)
 
         summary = {
             "bertkit_finetune": True,
@@ -219,3 +208,31 @@ class Run:
             "precision": self.precision,
         }
         publish(paths, fill, summary)
+
+    def write_report(self, staging: Path, model: Any, prepared: PreparedData, paths: RunPaths) -> None:
+        """report.json/md/html + predictions.jsonl of the saved model, scored as `bertkit evaluate` would score it.
+
+        Written into a scratch folder first: a report that fails costs a warning, never the trained model.
+        """
+        import shutil
+
+        from bertkit.evaluation.runner import finetune_report
+
+        scratch = staging / ".report"
+        try:
+            finetune_report(
+                scratch,
+                model=model,
+                tokenizer=prepared.tokenizer,
+                task=prepared.task,
+                encoded=prepared.encoded,
+                recipe=self.recipe,
+                precision=self.precision,
+                training_log=paths.log,
+            )
+        except Exception as err:  # the model and metrics are saved regardless; say what went wrong
+            self.bus.note(f"the evaluation report could not be written ({type(err).__name__}: {err})", "warning")
+        else:
+            for item in scratch.iterdir() if scratch.exists() else []:
+                item.rename(staging / item.name)
+        shutil.rmtree(scratch, ignore_errors=True)
