@@ -13,6 +13,36 @@ import typer
 from bertkit.cli.common import cli_errors, err_console, out_console, quiet_libraries
 
 LOG_FORMATS = ("auto", "rich", "plain", "json")
+RecipeArg = Annotated[Path, typer.Argument(help="The recipe YAML file (write one with `bertkit recipe init`).")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a recipe value, e.g. --set training.learning_rate=3e-5 (repeatable)."),
+]
+ResumeOpt = Annotated[
+    bool, typer.Option("--resume", help="Continue the interrupted run of this recipe from its latest checkpoint.")
+]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Load and check the data, show label counts, token lengths, truncation and the step plan; train nothing.",
+    ),
+]
+NumProcessesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--num-processes",
+        min=1,
+        help="Train with N processes on this machine through Accelerate (CPU: gloo; GPU: one per GPU).",
+    ),
+]
+LogFormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        help="auto (live view on a terminal, plain lines otherwise) | rich | plain | json (JSON lines on stdout).",
+    ),
+]
 
 
 @contextlib.contextmanager
@@ -57,37 +87,12 @@ def show_dry_run(recipe, log_format: str, num_processes: int) -> None:
 
 
 def finetune_command(
-    recipe: Annotated[Path, typer.Argument(help="The recipe YAML file (write one with `bertkit recipe init`).")],
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a recipe value, e.g. --set training.learning_rate=3e-5 (repeatable)."),
-    ] = None,
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Continue the interrupted run of this recipe from its latest checkpoint.")
-    ] = False,
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run",
-            help="Load and check the data, show label counts, token lengths, truncation and the step plan; "
-            "train nothing.",
-        ),
-    ] = False,
-    num_processes: Annotated[
-        int | None,
-        typer.Option(
-            "--num-processes",
-            min=1,
-            help="Train with N processes on this machine through Accelerate (CPU: gloo; GPU: one per GPU).",
-        ),
-    ] = None,
-    log_format: Annotated[
-        str,
-        typer.Option(
-            "--log-format",
-            help="auto (live view on a terminal, plain lines otherwise) | rich | plain | json (JSON lines on stdout).",
-        ),
-    ] = "auto",
+    recipe: RecipeArg,
+    overrides: SetOpt = None,
+    resume: ResumeOpt = False,
+    dry_run: DryRunOpt = False,
+    num_processes: NumProcessesOpt = None,
+    log_format: LogFormatOpt = "auto",
 ) -> None:
     """Fine-tune a model as a recipe says; write the model, tokenizer, metrics and logs to output.dir.
 
