@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -98,7 +97,7 @@ def finetune_command(
 
     Example: bertkit finetune recipe.yaml --set training.epochs=1
     """
-    from bertkit.training.launch import distributed_world_size, process_rank, relaunch
+    from bertkit.training.launch import distributed_world_size, process_rank, relaunch, user_command
 
     overrides = list(overrides or [])
     if log_format not in LOG_FORMATS:
@@ -122,7 +121,7 @@ def finetune_command(
         from bertkit.training.api import finetune
         from bertkit.training.progress import make_view
 
-        result = finetune(loaded, resume=resume, callbacks=[make_view(log_format)], command=list(sys.argv))
+        result = finetune(loaded, resume=resume, callbacks=[make_view(log_format)], command=user_command())
     if rank == 0 and log_format != "json":
         show_metrics(result)
 

@@ -6,11 +6,23 @@ On CPU the processes talk over gloo (torch.distributed); on GPUs over NCCL, one 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 
 from bertkit.errors import InputError
+
+LAUNCH_COMMAND_ENV = "BERTKIT_LAUNCH_COMMAND"
+
+
+def user_command() -> list[str]:
+    """The command line as the user typed it (not the per-process one a --num-processes relaunch runs)."""
+    try:
+        command = json.loads(os.environ.get(LAUNCH_COMMAND_ENV, "null"))
+    except ValueError:
+        command = None
+    return [str(a) for a in command] if isinstance(command, list) else list(sys.argv)
 
 
 def distributed_world_size() -> int:
@@ -74,5 +86,6 @@ def relaunch(num_processes: int, bertkit_args: list[str]) -> int:
 
     env = dict(os.environ)
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env[LAUNCH_COMMAND_ENV] = json.dumps(sys.argv)  # the output folder records what the user typed
     completed = subprocess.run(launch_command(num_processes, bertkit_args), env=env, check=False)
     return 0 if completed.returncode == 0 else 1

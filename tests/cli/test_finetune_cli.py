@@ -229,3 +229,4 @@ def test_two_processes_stay_in_sync_and_write_one_folder(sentiment_recipe):
     checksums = run_info["parameter_checksums"]
     assert run_info["num_processes"] == 2 and len(checksums) == 2 and checksums[0] == checksums[1]
     assert [p.name for p in sentiment_recipe.parent.iterdir() if p.name.startswith("out")] == ["out"]
+    assert "--num-processes 2" in (out / "command.txt").read_text()  # what the user typed, not the relaunch
