@@ -279,12 +279,21 @@ def finetune_report(
             **model_facts(recipe.output.dir, str(Path(recipe.output.dir).expanduser().resolve()), task, model),
             "base_model": recipe.model.name,
         },
-        data_info={"splits": {name: {"examples": len(s.examples)} for name, s in splits.items()}},
+        data_info=recipe_data_facts(recipe, splits),
         training_log=report_training_log(training_log) if training_log is not None else None,
         predictions=Path(folder) / PREDICTIONS_FILE,
     )
     write_report(report, folder)
     return report
+
+
+def recipe_data_facts(recipe: Any, splits: Mapping[str, EncodedSplit]) -> dict[str, Any]:
+    data = recipe.data
+    named = [data.dataset, data.validation_file, data.test_file]
+    return {
+        "source": ", ".join(str(s) for s in named if s),
+        "splits": {name: {"examples": len(split.examples)} for name, split in splits.items()},
+    }
 
 
 def final_bootstrap(resamples: int, confidence: float, seed: int) -> BootstrapSettings | None:

@@ -313,6 +313,10 @@ def plan_evaluation(request: EvaluateRequest, task: str, given: Any, source: Any
         data["max_eval_samples"] = request.max_samples
     seed = base.training.seed if base is not None else 42
     recipe = build_recipe(request, data, task_section(task, request, base, config, limit), seed)
+    labels = getattr(recipe.task, "labels", None)
+    if labels and task == "text-classification":
+        where = "--recipe" if given is not None else f"the model folder's {SAVED_RECIPE}"
+        notes.append(f"data labels read with task.labels of {where}: {labels} (integer labels are positions)")
     batch_size = request.batch_size or (base.training.eval_batch_size if base is not None else None)
     return EvaluationPlan(recipe, roles, from_flags, batch_size or 32, notes)
 
@@ -346,6 +350,8 @@ FLAG_WORDS = {
     "data.test_file": "--data",
     "data.validation_split": "--split",
     "task.max_length": "--max-length",
+    "--set data.dataset=": "--data ",
+    "Point the recipe at local files instead": "Use local files instead",
 }
 # Data given with --data is read as the recipe role "test"; messages about it should not call it a test split.
 ROLE_WORDS = {"the test split of ": "", "the test split": "the data", "test split, ": "", "the test split is": "it is"}

@@ -164,3 +164,34 @@ def test_other_bad_options(tmp_path, tiny_classifier, dev_csv):
     assert_clean_error(
         run_cli("evaluate", tiny_classifier, "--compare", dev_csv, dev_csv), "--compare takes two reports"
     )
+
+
+def test_an_uncached_hub_dataset_offline(tiny_classifier):
+    result = evaluate(tiny_classifier, "--data", "nyu-mll/glue", "--data-config", "sst2")
+    assert_clean_error(result, "cannot load hub dataset nyu-mll/glue", "--data path/to/folder")
+
+
+def test_recipe_data_and_task_sections(tmp_path, tiny_classifier):
+    import yaml
+
+    dev = write_csv(tmp_path / "dev.csv", classification_rows()[:9])
+    long_rows = [{"sentence": "good movie and a nice day " * 3, "label": "positive"}, *classification_rows()[:5]]
+    files = {"dev": dev, "test": write_csv(tmp_path / "test.csv", long_rows)}
+    recipe = {
+        "model": {"name": "ignored-here"},
+        "data": {
+            "train_file": str(files["dev"]),
+            "validation_file": str(files["dev"]),
+            "test_file": str(files["test"]),
+        },
+        "task": {"type": "text-classification", "max_length": 8},
+        "output": {"dir": str(tmp_path / "unused")},
+    }
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    both = evaluate(tiny_classifier, "--recipe", tmp_path / "r.yaml", "--json")
+    assert both.exit_code == 0, both.stderr
+    splits = json.loads(both.stdout)["splits"]
+    assert {name: s["n_examples"] for name, s in splits.items()} == {"validation": 9, "test": 6}
+    assert splits["test"]["truncation"]["max_length"] == 8 and splits["test"]["truncation"]["examples_truncated"] == 1
+    only_test = evaluate(tiny_classifier, "--recipe", tmp_path / "r.yaml", "--split", "test", "--json")
+    assert list(json.loads(only_test.stdout)["splits"]) == ["test"]
