@@ -140,6 +140,11 @@ class Task(ABC):
         return None
 
     # ----------------------------------------------------------------------------------------------- model
+    def default_dropout(self, option: str) -> tuple[float, str] | None:
+        """``(value, why)`` for ``model.<option>`` (hidden_dropout, attention_dropout) when the recipe leaves it
+        unset; None keeps the model's own value."""
+        return None
+
     def model_config_updates(self) -> dict[str, Any]:
         """Config values the head needs (num_labels, id2label/label2id with real names, problem_type)."""
         return {}

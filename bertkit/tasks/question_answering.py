@@ -182,6 +182,20 @@ class QuestionAnsweringTask(Task):
         return stats
 
     # ----------------------------------------------------------------------------------------------- model
+    def default_dropout(self, option: str) -> tuple[float, str] | None:
+        """No attention dropout when training on CPU, unless the recipe sets model.attention_dropout.
+
+        PyTorch's fused CPU attention kernel cannot apply dropout: with dropout the CPU falls back to the unfused
+        path (attention probabilities materialised, a random mask drawn per element): 1.4x slower per step at
+        SQuAD's lengths, ~2.6x at 384 tokens (bench/qa.py).
+        """
+        from bertkit.modeling.device import select_device
+
+        if option != "attention_dropout" or select_device("auto").type != "cpu":
+            return None
+        why = "default for question answering on CPU, where attention dropout rules out the fused attention kernel"
+        return 0.0, why + "; set model.attention_dropout to keep the model's value"
+
     def model_config_updates(self) -> dict[str, Any]:
         return {
             "bertkit": {

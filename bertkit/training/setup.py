@@ -79,15 +79,19 @@ def load_config(recipe: Any, source: Any, task: Task) -> tuple[Any, list[str]]:
         setattr(config, key, value)
     notes = []
     for option, names in DROPOUT_KEYS.items():
-        value = getattr(model, option)
-        if value is None:
-            continue
+        value, reason = getattr(model, option), None
+        if value is None:  # the recipe leaves it to the model, unless the task has its own default
+            value, reason = task.default_dropout(option) or (None, None)
+            if value is None:
+                continue
         present = [n for n in names if hasattr(config, n)]
+        if not present and reason:
+            continue
         if not present:
             raise RecipeError(f"model.{option}: the {config.model_type} config has no dropout setting bertkit knows")
         for name in present:
             setattr(config, name, value)
-        notes.append(f"{', '.join(present)} set to {value}")
+        notes.append(f"{', '.join(present)} set to {value}" + (f" ({reason})" if reason else ""))
     for key, value in model.config_overrides.items():
         setattr(config, key, value)
     return config, notes

@@ -142,6 +142,8 @@ def test_qa_recipe_trains_and_the_folder_serves_transformers_and_bertkit_qa(tiny
     assert "contexts need more than one window" in result.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["bertkit"]["doc_stride"] == 4
+    assert config["attention_probs_dropout_prob"] == 0.0  # the CPU default, announced:
+    assert "attention_probs_dropout_prob set to 0.0 (default for question answering on CPU" in result.stderr
     metrics = json.loads((out / "metrics.json").read_text())["splits"]["validation"]
     assert set(metrics) == {"exact_match", "f1", "loss"}
     assert metrics["f1"] > 0.1
@@ -193,3 +195,24 @@ def test_gold_tags_in_the_test_recipe_decode_to_entities():
     assert [s.type for s in tags_to_spans(LONG_TAGS.split())] == [
         "PER", "LOC", "PER", "LOC", "LOC", "PER", "LOC", "PER", "ORG", "LOC"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("recipe_value", "expected"), [(None, 0.0), (0.2, 0.2)])
+def test_qa_attention_dropout_default_on_cpu_yields_to_the_recipe(tiny_encoder, tmp_path, recipe_value, expected):
+    from bertkit.modeling.hub import resolve_model_source
+    from bertkit.recipes.schema import Recipe
+    from bertkit.tasks.registry import build_task
+    from bertkit.training.setup import load_config
+
+    recipe = Recipe.model_validate(
+        {
+            "model": {"name": str(tiny_encoder), "attention_dropout": recipe_value},
+            "data": {"train_file": "x.json"},
+            "task": json.loads(QA_TASK),
+            "output": {"dir": str(tmp_path / "out")},
+        }
+    )
+    config, notes = load_config(recipe, resolve_model_source(str(tiny_encoder)), build_task(recipe.task))
+    assert config.attention_probs_dropout_prob == expected
+    assert config.hidden_dropout_prob == 0.1  # untouched
+    assert any(f"set to {expected}" in note for note in notes)
