@@ -17,6 +17,7 @@ from bertkit.cli.common import (
     err_console,
     out_console,
     quiet_libraries,
+    warn,
 )
 from bertkit.errors import InputError
 
@@ -109,6 +110,8 @@ def print_outcome(outcome: Any, output: Path | None, *, markdown: bool, as_json:
     errors = err_console()
     for note in outcome.notes:
         errors.print(f"Note: {note}", markup=False, style="dim")
+    for message in outcome.warnings:
+        warn(message)
     report = outcome.report
     if as_json:
         sys.stdout.write(report.to_json())

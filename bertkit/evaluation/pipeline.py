@@ -133,7 +133,7 @@ def run_evaluation(
         plan_evaluation,
         resolve_task,
     )
-    from bertkit.modeling.loading import load_for_inference
+    from bertkit.modeling.loading import label_warnings, load_for_inference
     from bertkit.recipes.loader import load_recipe
 
     tell = status or (lambda message: None)
@@ -183,4 +183,6 @@ def run_evaluation(
         files = write_report(report, output)
         if (output / PREDICTIONS_FILE).is_file():
             files["predictions"] = output / PREDICTIONS_FILE
-    return EvaluationOutcome(report, files, list(dict.fromkeys(notes)), list(loaded.warnings))
+    # The "labels have no names" warning of the inference commands: here the label check says what to do.
+    warnings = [w for w in loaded.warnings if w not in label_warnings(LOAD_TASKS[task_type], loaded.model)]
+    return EvaluationOutcome(report, files, list(dict.fromkeys(notes)), warnings)

@@ -42,7 +42,7 @@ class EvalSettings:
     precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast), already resolved for the device
     bootstrap: BootstrapSettings | None = field(default_factory=BootstrapSettings)
     worst_k: int = 10
-    chunk_examples: int = 2048
+    chunk_examples: int = 8192
 
 
 # ------------------------------------------------------------------------------------------------- chunks
