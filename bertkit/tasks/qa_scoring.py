@@ -1,21 +1,13 @@
-"""Extractive-QA helpers for training and evaluation: answer character spans, question length limits, SQuAD scores.
+"""Extractive-QA helpers for training: answer character spans, and questions cut to a token limit.
 
-The scores are those of the official SQuAD v1.1/v2.0 evaluation scripts: answers are normalised (lowercase, no
-ASCII punctuation, no articles a/an/the, single spaces); exact match and bag-of-tokens F1 take the best over the
-gold answers; a question without gold answers (SQuAD 2.0) is right only when the prediction is empty (no answer).
-Scores are fractions (the official script prints percentages).
+Scores (official SQuAD normalisation, exact match and F1) come from :mod:`bertkit.evaluation.metrics.squad`.
 """
 
 from __future__ import annotations
 
 import re
-import string
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
-
-ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-PUNCTUATION = frozenset(string.punctuation)
 
 
 def answer_chars(context: str, text: str, start: int) -> tuple[int, int] | None:
@@ -58,51 +50,3 @@ def truncate_questions(tokenizer: Any, questions: Sequence[str], limit: int) -> 
             cut += 1
         result.append(question)
     return result, cut
-
-
-def normalize_answer(text: str) -> str:
-    text = "".join(ch for ch in text.lower() if ch not in PUNCTUATION)
-    return " ".join(ARTICLES.sub(" ", text).split())
-
-
-def exact_match(prediction: str, gold: str) -> float:
-    return float(normalize_answer(prediction) == normalize_answer(gold))
-
-
-def token_f1(prediction: str, gold: str) -> float:
-    pred, true = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    if not pred or not true:
-        return float(pred == true)
-    same = sum((Counter(pred) & Counter(true)).values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(pred), same / len(true)
-    return 2 * precision * recall / (precision + recall)
-
-
-def squad_scores(
-    predictions: Sequence[str], gold: Sequence[Sequence[str]], *, with_negative: bool = False
-) -> dict[str, float]:
-    """``exact_match`` and ``f1`` over all questions; with ``with_negative`` also split by answerable
-    (``has_ans_*``) and unanswerable (``no_ans_*``) questions, as the SQuAD 2.0 script reports them."""
-    sums = {"has": [0.0, 0.0, 0], "no": [0.0, 0.0, 0]}
-    for prediction, answers in zip(predictions, gold, strict=True):
-        kept = [a for a in answers if normalize_answer(a)] or [""]
-        group = sums["has" if kept != [""] else "no"]
-        group[0] += max(exact_match(prediction, a) for a in kept)
-        group[1] += max(token_f1(prediction, a) for a in kept)
-        group[2] += 1
-    total = sums["has"][2] + sums["no"][2]
-
-    def mean(value: float, count: int) -> float:
-        return value / count if count else 0.0
-
-    scores = {
-        "exact_match": mean(sums["has"][0] + sums["no"][0], total),
-        "f1": mean(sums["has"][1] + sums["no"][1], total),
-    }
-    if with_negative:
-        for key, (em, f1, count) in sums.items():
-            scores[f"{key}_ans_exact_match"] = mean(em, count)
-            scores[f"{key}_ans_f1"] = mean(f1, count)
-    return scores

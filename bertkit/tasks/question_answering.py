@@ -14,7 +14,8 @@ Evaluation: right after each forward pass, every window's start/end logits shrin
 spans of at most ``task.max_answer_length`` tokens and its no-answer score (:func:`bertkit.tasks.spans.
 feature_spans`), so memory stays flat; the windows of a question are then merged by
 :func:`bertkit.tasks.spans.best_answers` (SQuAD 2.0: no answer when null score - best span score >
-``task.null_score_threshold``) and scored with the official SQuAD normalisation (exact match, F1).
+``task.null_score_threshold``) and scored with the official SQuAD normalisation (exact match, F1:
+:func:`bertkit.evaluation.metrics.squad.squad_metrics`, the scorer of ``bertkit evaluate``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from bertkit.tasks.base import (
     require_columns,
 )
 from bertkit.tasks.base import length_stats as token_length_stats
-from bertkit.tasks.qa_scoring import first_answer, squad_scores, truncate_questions
+from bertkit.tasks.qa_scoring import first_answer, truncate_questions
 from bertkit.tasks.spans import FeatureSpans, SpanCandidate, best_answers, feature_spans
 from bertkit.tasks.token_classification import EXAMPLE_INDEX, example_lengths
 from bertkit.tasks.windows import answer_token_span, qa_features, special_template
@@ -298,9 +299,11 @@ class QuestionAnsweringTask(Task):
         ]
 
     def compute_metrics(self, results: dict[str, Any], split: EncodedSplit) -> dict[str, float]:
+        from bertkit.evaluation.metrics.squad import squad_metrics
+
         predictions = [prediction_text(best) for best in self.predict(results, split)]
         gold = [answers["text"] for answers in split.examples[ANSWERS]]
-        return squad_scores(predictions, gold, with_negative=self.with_negative)
+        return squad_metrics(predictions, gold, version_2=self.with_negative)
 
     def metric_names(self) -> list[str]:
         names = ["exact_match", "f1"]

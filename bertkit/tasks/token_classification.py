@@ -53,6 +53,7 @@ class TokenClassificationTask(Task):
         self.label_all_subwords = bool(spec.label_all_subwords)
         self.scheme = SCHEME_NAMES[spec.tag_scheme]
         self.continuation: list[int] = []  # tag id -> the id its continuation subwords get (B-X -> I-X)
+        self.plain_tags = False  # tags without entity prefixes (part of speech): accuracy only
 
     # ------------------------------------------------------------------------------------------------ data
     def setup(self, splits: Any) -> list[str]:
@@ -66,17 +67,38 @@ class TokenClassificationTask(Task):
 
             names = sorted_tags(str(t) for tags in train[TAGS] for t in tags)
         self.label_names = [str(n) for n in names]
-        if detect_scheme(self.label_names) == "BIOES" and self.scheme != "BIOES":
-            raise RecipeError(
-                f"the tags use E-/S- (or L-/U-) prefixes ({show_labels(self.label_names)}) but task.tag_scheme is "
-                f"{self.spec.tag_scheme}",
-                hint="Set task.tag_scheme: bioes.",
-            )
+        self.check_scheme()
         if not self.spec.labels:
             self.check_eval_tags(splits)
         self.continuation = continuation_ids(self.label_names)
+        if self.plain_tags:
+            return [
+                f"{len(self.label_names)} tags without entity prefixes (scored by word accuracy): {show_labels(names)}"
+            ]
         types = self.entity_types()
         return [f"{len(self.label_names)} tags ({self.scheme}, {len(types)} entity types): {show_labels(names)}"]
+
+    def check_scheme(self) -> None:
+        """Entity tags (B-/I-, E-/S-) are scored per entity; plain tags (part of speech) by word accuracy."""
+        from bertkit.tasks.classification import show_labels
+
+        prefixed = [n for n in self.label_names or [] if n != "O" and split_tag(n)[0]]
+        plain = [n for n in self.label_names or [] if n != "O" and not split_tag(n)[0]]
+        if prefixed and plain:
+            raise DataError(
+                f"the tags mix entity tags ({prefixed[0]}) and tags without a B-/I- prefix ({plain[0]})",
+                hint="Give every tag but O a prefix (B-/I-, or E-/S- with task.tag_scheme: bioes), or none at all "
+                "(part-of-speech style tags, scored by accuracy).",
+            )
+        self.plain_tags = bool(plain)
+        if self.plain_tags:
+            self.default_metric = "accuracy"
+        if detect_scheme(self.label_names or []) == "BIOES" and self.scheme != "BIOES":
+            raise RecipeError(
+                f"the tags use E-/S- (or L-/U-) prefixes ({show_labels(self.label_names or [])}) but "
+                f"task.tag_scheme is {self.spec.tag_scheme}",
+                hint="Set task.tag_scheme: bioes.",
+            )
 
     def check_eval_tags(self, splits: Any) -> None:
         """A tag in validation/test data that training never shows is a typo or a data mix-up: stop early."""
@@ -188,7 +210,7 @@ class TokenClassificationTask(Task):
             "label2id": {name: i for i, name in enumerate(names)},
             "bertkit": {
                 "task": self.task_type,
-                "tag_scheme": self.scheme,
+                "tag_scheme": None if self.plain_tags else self.scheme,
                 "label_all_subwords": self.label_all_subwords,
                 "max_length": self.max_length,
                 "stride": self.stride,
@@ -231,12 +253,18 @@ class TokenClassificationTask(Task):
         names = self.label_names or []
         gold = [[names[i] for i in tags] for tags in tag_ids_of(split.examples, names, split.name)]
         predicted = [[names[i] for i in tags] for tags in self.word_predictions(results, split)]
+        if self.plain_tags:
+            return {"accuracy": entity_scores(gold, predicted, scheme=self.scheme)["accuracy"]}
         return entity_scores(gold, predicted, scheme=self.scheme, types=self.entity_types())
 
     def entity_types(self) -> list[str]:
+        if self.plain_tags:
+            return []
         return sorted({split_tag(n)[1] for n in self.label_names or []} - {""})
 
     def metric_names(self) -> list[str]:
+        if self.plain_tags:
+            return ["accuracy"]
         return ["precision", "recall", "f1", "accuracy", *(f"f1_{t}" for t in self.entity_types())]
 
     def postprocess(self, results: dict[str, Any], split: EncodedSplit) -> list[dict[str, Any]]:

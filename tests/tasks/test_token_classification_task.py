@@ -227,6 +227,23 @@ def test_bioes_tags_need_the_bioes_scheme():
     assert task.model_config_updates()["bertkit"]["tag_scheme"] == "BIOES"
 
 
+def test_plain_tags_are_scored_by_word_accuracy(tokenizer):
+    pos = ["DT", "NN", "VBD"]
+    rows = [(["the", "king", "visited", "the", "city"], ["DT", "NN", "VBD", "DT", "NN"])]
+    task = make_task()
+    splits = splits_of(rows, rows, labels=pos)
+    task.setup(splits)
+    assert task.default_metric == "accuracy" and task.metric_names() == ["accuracy"]
+    assert task.model_config_updates()["bertkit"]["tag_scheme"] is None
+    validation = task.prepare(splits, tokenizer)["validation"]
+    windows = windows_of(tokenizer, rows[0][0], max_length=task.max_length, stride=task.stride)
+    results = results_from(task, validation, windows, lambda r, w, p: pos.index("NN"))
+    assert task.compute_metrics(results, validation) == {"accuracy": 0.4}
+    mixed = splits_of([(["john", "king"], ["B-PER", "NN"])], labels=["O", "B-PER", "NN"])
+    with pytest.raises(DataError, match=r"mix entity tags \(B-PER\) and tags without a B-/I- prefix \(NN\)"):
+        make_task().setup(mixed)
+
+
 def test_config_carries_names_and_scheme():
     task = make_task(tag_scheme="iob1")
     task.setup(splits_of([(WORDS, TAGS)]))

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from bertkit.evaluation.metrics.squad import squad_metrics
 from bertkit.tasks.entities import tags_to_spans
 from bertkit.tasks.ner_scoring import entity_scores
-from bertkit.tasks.qa_scoring import squad_scores
 from tests.cli.helpers import assert_clean_error, json_lines, run_cli
 
 NER_TRAIN = [
@@ -156,7 +156,7 @@ def test_qa_recipe_trains_and_the_folder_serves_transformers_and_bertkit_qa(tiny
     )
     assert result.exit_code == 0, result.stderr
     answers = [row["answers"][0]["text"] if row["answers"] else "" for row in json_lines(result.stdout)]
-    scores = squad_scores(answers, [[a] for _, _, a in QA_ITEMS])
+    scores = squad_metrics(answers, [[a] for _, _, a in QA_ITEMS])
     assert scores == pytest.approx({"exact_match": metrics["exact_match"], "f1": metrics["f1"]})
 
 
