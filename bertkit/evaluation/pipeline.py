@@ -109,23 +109,26 @@ def data_facts(plan: EvaluationPlan, splits: Any, encoded: dict[str, Any]) -> di
     return {"source": ", ".join(sources), "splits": per_split, "notes": list(splits.notes)}
 
 
-def run_evaluation(
-    request: EvaluateRequest,
-    *,
-    output: str | Path | None = None,
-    status: Callable[[str], None] | None = None,
-) -> EvaluationOutcome:
-    """Evaluate ``request.model`` as ``bertkit evaluate`` does; with ``output``, write the report files there."""
-    from bertkit.evaluation.report import write_report
-    from bertkit.evaluation.runner import (
-        PREDICTIONS_FILE,
-        TRAINING_LOG_FILE,
-        EvalSettings,
-        evaluate_model,
-        final_bootstrap,
-        model_facts,
-        report_training_log,
-    )
+@dataclass
+class PreparedEvaluation:
+    """Everything an evaluation needs before the first forward pass."""
+
+    source: Any  # bertkit.modeling.hub.ModelSource
+    loaded: Any  # bertkit.modeling.loading.LoadedModel
+    plan: EvaluationPlan
+    splits: Any  # bertkit.data.DataSplits, labels re-encoded as the model's ids
+    task: Any  # bertkit.tasks.base.Task, set up with the model's labels
+    encoded: dict[str, Any]  # role -> EncodedSplit
+    notes: list[str]
+
+    @property
+    def named_splits(self) -> dict[str, Any]:
+        """{name in the report: encoded split}."""
+        return {name: self.encoded[role] for role, name in self.plan.splits.items()}
+
+
+def prepare_evaluation(request: EvaluateRequest, tell: Callable[[str], None]) -> PreparedEvaluation:
+    """Load the model (head checks), plan and load the data, check its labels against the model, encode it."""
     from bertkit.evaluation.sources import (
         flag_errors,
         load_eval_splits,
@@ -133,11 +136,9 @@ def run_evaluation(
         plan_evaluation,
         resolve_task,
     )
-    from bertkit.modeling.loading import label_warnings, load_for_inference
+    from bertkit.modeling.loading import load_for_inference
     from bertkit.recipes.loader import load_recipe
 
-    tell = status or (lambda message: None)
-    bootstrap = final_bootstrap(request.bootstrap, request.confidence, request.seed)  # checks the values early
     given = load_recipe(request.recipe) if request.recipe else None
     source, config = load_model_config(request.model, request.trust_remote_code)
     task_type = resolve_task(request, config, given)
@@ -160,29 +161,57 @@ def run_evaluation(
         view = {"train": None, "validation": None, "test": None, **{r: getattr(splits, r) for r in plan.splits}}
         encoded = task.prepare(SimpleNamespace(**view), loaded.tokenizer)
     notes = [*plan.notes, *data_notes(splits.notes), *label_notes, *task.prepare_notes]
-    output = Path(output) if output is not None else None
-    tell(f"Evaluating on {', '.join(f'{name} ({len(encoded[r].examples):,})' for r, name in plan.splits.items())} ...")
-    settings = EvalSettings(
-        batch_size=plan.batch_size, precision=loaded.precision, bootstrap=bootstrap, worst_k=request.worst_k
+    return PreparedEvaluation(source, loaded, plan, splits, task, encoded, list(dict.fromkeys(notes)))
+
+
+def run_evaluation(
+    request: EvaluateRequest,
+    *,
+    output: str | Path | None = None,
+    status: Callable[[str], None] | None = None,
+) -> EvaluationOutcome:
+    """Evaluate ``request.model`` as ``bertkit evaluate`` does; with ``output``, write the report files there."""
+    from bertkit.evaluation.report import write_report
+    from bertkit.evaluation.runner import (
+        PREDICTIONS_FILE,
+        TRAINING_LOG_FILE,
+        EvalSettings,
+        evaluate_model,
+        final_bootstrap,
+        model_facts,
     )
-    log = report_training_log(Path(source.location) / TRAINING_LOG_FILE) if source.is_local else None
+    from bertkit.modeling.loading import label_warnings
+
+    tell = status or (lambda message: None)
+    bootstrap = final_bootstrap(request.bootstrap, request.confidence, request.seed)  # checks the values early
+    ready = prepare_evaluation(request, tell)
+    loaded, source = ready.loaded, ready.source
+    output = Path(output) if output is not None else None
+    tell(f"Evaluating on {', '.join(f'{name} ({len(s.examples):,})' for name, s in ready.named_splits.items())} ...")
     report = evaluate_model(
         loaded.model,
         loaded.tokenizer,
-        task,
-        {name: encoded[role] for role, name in plan.splits.items()},
-        settings=settings,
+        ready.task,
+        ready.named_splits,
+        settings=EvalSettings(ready.plan.batch_size, loaded.precision, bootstrap, request.worst_k),
         device=loaded.device,
-        model_info=model_facts(request.model, source.location, task, loaded.model),
-        data_info=data_facts(plan, splits, encoded),
-        training_log=log,
+        model_info=model_facts(request.model, source.location, ready.task, loaded.model),
+        data_info=data_facts(ready.plan, ready.splits, ready.encoded),
+        training_log=training_log_of(source, TRAINING_LOG_FILE),
         predictions=output / PREDICTIONS_FILE if output is not None else None,
     )
     files: dict[str, Path] = {}
     if output is not None:
         files = write_report(report, output)
-        if (output / PREDICTIONS_FILE).is_file():
+        if ready.task.task_type not in ("masked-lm", "pretraining"):  # they write no per-example predictions
             files["predictions"] = output / PREDICTIONS_FILE
     # The "labels have no names" warning of the inference commands: here the label check says what to do.
-    warnings = [w for w in loaded.warnings if w not in label_warnings(LOAD_TASKS[task_type], loaded.model)]
-    return EvaluationOutcome(report, files, list(dict.fromkeys(notes)), warnings)
+    moot = label_warnings(loaded.task, loaded.model)
+    return EvaluationOutcome(report, files, ready.notes, [w for w in loaded.warnings if w not in moot])
+
+
+def training_log_of(source: Any, name: str) -> list[dict[str, Any]] | None:
+    """The curves of the training log a ``bertkit finetune`` output folder holds (None elsewhere)."""
+    from bertkit.evaluation.runner import report_training_log
+
+    return report_training_log(Path(source.location) / name) if source.is_local else None

@@ -190,45 +190,34 @@ def test_ner_numbers_equal_seqeval_on_the_written_predictions(tmp_path, tiny_tag
     assert t.examples_windowed == 1 and t.windows > 5 and (t.max_length, t.stride) == (16, 4)
 
 
-def test_ner_chunks_score_like_the_whole_split_and_like_the_task(tmp_path, tiny_tagger):
-    """Chunks of one example give the numbers of one chunk, and the task's own scoring (the training loop's)."""
+@pytest.mark.parametrize("task", ["ner", "qa"])
+def test_chunks_score_like_the_whole_split_and_like_the_task(tmp_path, tiny_tagger, tiny_qa, task):
+    """Chunks of one example give the numbers of one chunk, and of the task's own scoring (the training loop's)."""
     from bertkit.evaluation.feeds import make_feed
+    from bertkit.evaluation.pipeline import prepare_evaluation
     from bertkit.evaluation.runner import EvalSettings, evaluate_model, run_chunk
 
-    data = write_conll(tmp_path / "test.txt")
-    outcome = evaluate(tiny_tagger, data, None, max_length=16)
-    task, encoded, loaded = prepared_ner(tiny_tagger, data)
-    split = encoded["test"]
-    whole = evaluate_model(loaded.model, loaded.tokenizer, task, {"test": split}, settings=EvalSettings(bootstrap=None))
-    tiny_chunks = EvalSettings(bootstrap=None, chunk_examples=1, batch_size=2)
-    chunked = evaluate_model(loaded.model, loaded.tokenizer, task, {"test": split}, settings=tiny_chunks)
-    assert chunked.splits["test"].metrics == whole.splits["test"].metrics
-    assert chunked.splits["test"].metrics == outcome.report.splits["test"].metrics
-    results = run_chunk(loaded.model, task, make_feed(task), split.features, EvalSettings(), loaded.device)
-    by_task = task.compute_metrics(results, split)
-    m = whole.splits["test"].metrics
-    assert (m["precision"], m["recall"], m["f1"], m["token_accuracy"]) == pytest.approx(
-        (by_task["precision"], by_task["recall"], by_task["f1"], by_task["accuracy"])
+    model, data = (
+        (tiny_tagger, write_conll(tmp_path / "test.txt"))
+        if task == "ner"
+        else (tiny_qa, write_qa(tmp_path / "test.jsonl"))
     )
-
-
-def prepared_ner(model, data):
-    from types import SimpleNamespace
-
-    from bertkit.evaluation.pipeline import align_to_model, build_eval_task, model_labels
-    from bertkit.evaluation.sources import load_eval_splits, load_model_config, plan_evaluation
-    from bertkit.modeling.loading import load_for_inference
-
-    request = EvaluateRequest(model=str(model), data=str(data), max_length=16)
-    source, config = load_model_config(request.model)
-    loaded = load_for_inference(request.model, "token-classification", precision="fp32")
-    plan = plan_evaluation(request, "token-classification", None, source, config, loaded.max_length)
-    splits = load_eval_splits(plan)
-    labels = model_labels(loaded.model)
-    align_to_model(splits, ["test"], "token-classification", labels, {})
-    task = build_eval_task(plan, splits, labels, loaded.tokenizer, loaded.device)
-    encoded = task.prepare(SimpleNamespace(train=None, validation=None, test=splits.test), loaded.tokenizer)
-    return task, encoded, loaded
+    request = EvaluateRequest(
+        model=str(model), data=str(data), max_length=16 if task == "ner" else 32, precision="fp32"
+    )
+    ready = prepare_evaluation(request, lambda message: None)
+    model, tokenizer, split = ready.loaded.model, ready.loaded.tokenizer, ready.encoded["test"]
+    assert len(split.features) > len(split.examples)  # some examples have several windows
+    whole = evaluate_model(model, tokenizer, ready.task, {"test": split}, settings=EvalSettings(bootstrap=None))
+    tiny_chunks = EvalSettings(bootstrap=None, chunk_examples=1, batch_size=2)
+    chunked = evaluate_model(model, tokenizer, ready.task, {"test": split}, settings=tiny_chunks)
+    assert chunked.splits["test"].metrics == whole.splits["test"].metrics
+    assert chunked.splits["test"].truncation == whole.splits["test"].truncation
+    results = run_chunk(model, ready.task, make_feed(ready.task), split.features, EvalSettings(), ready.loaded.device)
+    by_task = ready.task.compute_metrics(results, split)
+    m = whole.splits["test"].metrics
+    names = ("precision", "recall", "f1", "token_accuracy") if task == "ner" else ("exact_match", "f1")
+    assert [m[name] for name in names] == pytest.approx([by_task[name.replace("token_", "")] for name in names])
 
 
 # --------------------------------------------------------------------------------------------------------- QA
