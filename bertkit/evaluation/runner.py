@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,10 +253,16 @@ def finetune_report(
     recipe: Any,
     precision: str,
     training_log: str | os.PathLike[str] | None = None,
+    on_problem: Callable[[str], None] | None = None,
 ) -> EvalReport | None:
     """The final evaluation report of a fine-tuning run, written into ``folder`` (report.json/md/html and
     predictions.jsonl): the validation and test splits, scored by :func:`evaluate_model` exactly as
-    ``bertkit evaluate`` scores the saved folder. None when ``evaluation.report`` is off or nothing can be scored."""
+    ``bertkit evaluate`` scores the saved folder. None when ``evaluation.report`` is off or nothing can be scored.
+
+    With ``on_problem``, a data problem found while scoring (a ``BertkitError``) is passed to it and None is
+    returned instead of raising: a trained model is never lost to its report.
+    """
+    from bertkit.errors import BertkitError
     from bertkit.evaluation.report import write_report
 
     evaluation = recipe.evaluation
@@ -269,21 +275,25 @@ def finetune_report(
         precision=precision,
         bootstrap=final_bootstrap(evaluation.bootstrap_samples, evaluation.confidence_level, 0),
     )
-    report = evaluate_model(
-        model,
-        tokenizer,
-        task,
-        splits,
-        settings=settings,
-        model_info={
-            **model_facts(recipe.output.dir, str(Path(recipe.output.dir).expanduser().resolve()), task, model),
-            "base_model": recipe.model.name,
-        },
-        data_info=recipe_data_facts(recipe, splits),
-        training_log=report_training_log(training_log) if training_log is not None else None,
-        predictions=Path(folder) / PREDICTIONS_FILE,
-    )
-    write_report(report, folder)
+    final = str(Path(recipe.output.dir).expanduser().resolve())
+    try:
+        report = evaluate_model(
+            model,
+            tokenizer,
+            task,
+            splits,
+            settings=settings,
+            model_info={**model_facts(recipe.output.dir, final, task, model), "base_model": recipe.model.name},
+            data_info=recipe_data_facts(recipe, splits),
+            training_log=report_training_log(training_log) if training_log is not None else None,
+            predictions=Path(folder) / PREDICTIONS_FILE,
+        )
+        write_report(report, folder)
+    except BertkitError as err:
+        if on_problem is None:
+            raise
+        on_problem(f"the evaluation report was not written: {err.message}")
+        return None
     return report
 
 

@@ -121,3 +121,26 @@ def test_the_finetune_hook_report_equals_bertkit_evaluate_on_the_saved_folder(tm
     ).report
     assert written.to_dict()["splits"] == evaluated.to_dict()["splits"]
     assert (folder / "predictions.jsonl").read_text() == (tmp_path / "evaluated" / "predictions.jsonl").read_text()
+
+
+def test_a_report_problem_is_passed_on_and_never_raised_by_the_hook(tmp_path, tiny_encoder):
+    """Tags that are not entity tags (part of speech) cannot be scored as entities: the engine is told, the run's
+    model is not lost."""
+    from bertkit.data import load_splits
+    from bertkit.evaluation.runner import finetune_report
+    from bertkit.recipes.schema import Recipe
+    from bertkit.training.setup import build_model, prepare_data
+
+    rows = [("mary lives in london", "NN VB IN NN"), ("john works at google", "NN VB IN NN")]
+    train, dev = write_conll(tmp_path / "train.txt", rows * 2), write_conll(tmp_path / "dev.txt", rows)
+    tree = recipe_tree(
+        tmp_path, tiny_encoder, {"type": "token-classification", "max_length": 16, "stride": 4}, train, dev
+    )
+    recipe = Recipe.model_validate(tree)
+    prepared = prepare_data(recipe, load_splits(recipe))
+    model, _ = build_model(recipe, prepared)
+    problems: list[str] = []
+    arguments = {"model": model, "tokenizer": prepared.tokenizer, "task": prepared.task, "encoded": prepared.encoded}
+    report = finetune_report(tmp_path / "out", **arguments, recipe=recipe, precision="fp32", on_problem=problems.append)
+    assert report is None and len(problems) == 1 and "invalid tag 'NN'" in problems[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
