@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bertkit.errors import DataError
+from bertkit.errors import DataError, RecipeError
 from bertkit.recipes.schema import QuestionAnsweringTask as Spec
 from bertkit.tasks.base import FEATURE_INDEX
 from bertkit.tasks.qa_scoring import answer_chars
@@ -161,6 +161,16 @@ def test_long_questions_are_cut_and_counted(tokenizer):
     first = encoded["train"].features[0]["input_ids"]
     assert tokenizer.decode(first[1 : first.index(tokenizer.sep_token_id)]) == "where is the city"
     assert any("1 of 1 questions are longer than task.max_question_length=4" in n for n in task.prepare_notes)
+
+
+def test_a_doc_stride_that_leaves_no_new_context_stops_before_encoding(tokenizer):
+    # The schema checks this for BERT's 3 special tokens; the task checks it with the tokenizer's own layout.
+    fields = {**Spec(type="question-answering").model_dump(), "max_length": 32, "max_question_length": 8}
+    task = QuestionAnsweringTask(Spec.model_construct(**{**fields, "doc_stride": 21}))
+    with pytest.raises(RecipeError) as info:
+        task.encode(splits_of([row(QUESTION, CONTEXT, "google")]).train, tokenizer, "train")
+    assert "task.doc_stride (21) must be less than the room left for the context" in info.value.message
+    assert "task.max_length (32) - task.max_question_length (8) - 3 special tokens = 21" in info.value.message
 
 
 def test_config_records_the_windowing():
