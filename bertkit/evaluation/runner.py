@@ -259,8 +259,8 @@ def finetune_report(
     predictions.jsonl): the validation and test splits, scored by :func:`evaluate_model` exactly as
     ``bertkit evaluate`` scores the saved folder. None when ``evaluation.report`` is off or nothing can be scored.
 
-    With ``on_problem``, a data problem found while scoring (a ``BertkitError``) is passed to it and None is
-    returned instead of raising: a trained model is never lost to its report.
+    With ``on_problem``, a problem found while scoring or writing the report (a ``BertkitError``, or a bug) is
+    passed to it as a message and None is returned instead of raising: a finished run never fails on its report.
     """
     from bertkit.errors import BertkitError
     from bertkit.evaluation.report import write_report
@@ -293,6 +293,11 @@ def finetune_report(
         if on_problem is None:
             raise
         on_problem(f"the evaluation report was not written: {err.message}")
+        return None
+    except Exception as err:  # a bug while scoring or rendering must not fail a finished training run
+        if on_problem is None:
+            raise
+        on_problem(f"the evaluation report was not written ({type(err).__name__}: {err}); please report this bug")
         return None
     return report
 

@@ -192,27 +192,28 @@ def fit_windows(settings: dict[str, Any], task: str, length: int) -> dict[str, A
     return settings
 
 
-def task_section(task: str, request: EvaluateRequest, recipe: Any, config: Any, limit: int) -> dict[str, Any]:
+def task_settings(task: str, recipe: Any, config: Any, limit: int) -> tuple[dict[str, Any], bool]:
+    """The task section before --max-length: (settings, whether they are defaults that may be fitted)."""
     if recipe is not None and recipe.task.type == "pretraining" and task == "masked-lm":
-        keep = ("max_length", "mlm_probability", "whole_word_masking")
-        settings = {"type": task, **recipe.task.model_dump(include=set(keep))}
-        fitted = settings
-    elif recipe is not None and recipe.task.type == task:  # --recipe, or the model folder's saved recipe
-        settings = recipe.task.model_dump(exclude_none=True)
-        fitted = settings
-    else:  # defaults, or what a bertkit model saved in its config, fitted to the model's longest input
-        settings = {"type": task, **config_task_settings(task, config)}
-        length = min(settings.get("max_length", schema_default(task, "max_length")), limit)
-        fitted = fit_windows(settings, task, request.max_length or length)
-    if request.max_length is not None and fitted.get("max_length") != request.max_length:
-        fitted = {**fitted, "max_length": request.max_length}
-    if fitted.get("max_length", 0) > limit:
+        keep = {"max_length", "mlm_probability", "whole_word_masking"}
+        return {"type": task, **recipe.task.model_dump(include=keep)}, False
+    if recipe is not None and recipe.task.type == task:  # --recipe, or the model folder's saved recipe
+        return recipe.task.model_dump(exclude_none=True), False
+    settings = {"type": task, **config_task_settings(task, config)}  # what a bertkit model saved, else defaults
+    settings["max_length"] = min(settings.get("max_length", schema_default(task, "max_length")), limit)
+    return settings, True
+
+
+def task_section(task: str, request: EvaluateRequest, recipe: Any, config: Any, limit: int) -> dict[str, Any]:
+    settings, defaults = task_settings(task, recipe, config, limit)
+    if defaults or request.max_length is not None:  # windows shrink to fit a shorter --max-length
+        settings = fit_windows(settings, task, request.max_length or settings["max_length"])
+    if settings.get("max_length", 0) > limit:
         raise InputError(
-            f"max_length {fitted['max_length']} is longer than model '{request.model}' takes ({limit} tokens)",
+            f"max_length {settings['max_length']} is longer than model '{request.model}' takes ({limit} tokens)",
             hint=f"Use --max-length {limit} or less.",
         )
     if task == "text-classification":
-        fitted["labels"] = settings.get("labels")  # how the data's labels are read; the model's labels are scored
         problem = getattr(config, "problem_type", None)
         if settings.get("problem_type", "single_label") != "single_label":
             problem = settings["problem_type"]
@@ -222,7 +223,7 @@ def task_section(task: str, request: EvaluateRequest, recipe: Any, config: Any, 
                 "classification only",
                 hint="Evaluate single-label classifiers, NER, QA or masked-LM models.",
             )
-    return {key: value for key, value in fitted.items() if value is not None}
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 # ------------------------------------------------------------------------------------------------------- data
