@@ -227,12 +227,13 @@ class TokenClassificationTask(Task):
 
     # ------------------------------------------------------------------------------------------ evaluation
     def eval_reduce(self, outputs: Any, batch: dict[str, Any]) -> dict[str, Any]:
-        """Tag ids per position (int16, padded to max_length so batches and processes concatenate)."""
+        """Tag ids per position, padded to max_length so batches and processes concatenate (int32: gloo, the CPU
+        multi-process backend, cannot gather int16)."""
         import torch
 
-        predicted = outputs.logits.argmax(dim=-1).to(torch.int16)
+        predicted = outputs.logits.argmax(dim=-1).to(torch.int32)
         rows, width = predicted.shape
-        padded = torch.full((rows, self.max_length), IGNORE_INDEX, dtype=torch.int16, device=predicted.device)
+        padded = torch.full((rows, self.max_length), IGNORE_INDEX, dtype=torch.int32, device=predicted.device)
         padded[:, :width] = predicted
         return {"predictions": padded, "feature_index": batch[FEATURE_INDEX]}
 

@@ -124,7 +124,7 @@ def test_long_sentences_become_windows_and_every_word_is_scored_once(tokenizer):
 
 def results_from(task, split, windows, predict):
     """Reduced results as the engine gathers them: predictions per window position, padded to max_length."""
-    predictions = np.full((len(windows), task.max_length), IGNORE_INDEX, dtype=np.int16)
+    predictions = np.full((len(windows), task.max_length), IGNORE_INDEX, dtype=np.int32)
     for row, window in enumerate(windows):
         for pos in range(len(window.input_ids)):
             predictions[row, pos] = predict(row, window, pos)

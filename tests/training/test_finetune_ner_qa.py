@@ -160,6 +160,57 @@ def test_qa_recipe_trains_and_the_folder_serves_transformers_and_bertkit_qa(tiny
     assert scores == pytest.approx({"exact_match": metrics["exact_match"], "f1": metrics["f1"]})
 
 
+def ner_inference_scores(out, inputs):
+    result = run_cli(
+        "ner", "--model", out, "--input", inputs, "--json", "--max-length", 16, "--stride", 4, "--precision", "fp32"
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = json_lines(result.stdout)
+    predicted = [entities_to_tags(words, row["entities"]) for (words, _), row in zip(NER_DEV, rows, strict=True)]
+    return entity_scores([tags.split() for _, tags in NER_DEV], predicted, scheme="IOB2")
+
+
+def qa_inference_scores(out, inputs):
+    result = run_cli(
+        "qa", "--model", out, "--input", inputs, "--json", "--max-length", 32, "--doc-stride", 4, "--precision", "fp32"
+    )
+    assert result.exit_code == 0, result.stderr
+    answers = [row["answers"][0]["text"] if row["answers"] else "" for row in json_lines(result.stdout)]
+    return squad_metrics(answers, [[a] for _, _, a in QA_ITEMS])
+
+
+@pytest.mark.parametrize("task", ["ner", "qa"])
+def test_two_processes_evaluate_windows_like_one(task, tiny_encoder, tmp_path):
+    """Windows of one example land on both processes; the gathered evaluation must equal a one-process run."""
+    import os
+    import subprocess
+    import sys
+
+    if task == "ner":
+        (tmp_path / "train.txt").write_text(conll(NER_TRAIN * 3))
+        (tmp_path / "dev.txt").write_text(conll(NER_DEV))
+        files, spec, settings = ("train.txt", "dev.txt"), NER_TASK, {"epochs": 10, "learning_rate": 1e-2}
+        inputs = "".join(json.dumps({"text": words}) + "\n" for words, _ in NER_DEV)
+    else:
+        (tmp_path / "train.json").write_text(squad_json(QA_ITEMS * 3))
+        (tmp_path / "dev.json").write_text(squad_json(QA_ITEMS))
+        files, spec, settings = ("train.json", "dev.json"), QA_TASK, {"epochs": 4}
+        inputs = "".join(json.dumps({"question": q, "context": c}) + "\n" for q, c, _ in QA_ITEMS)
+    (tmp_path / "dev.jsonl").write_text(inputs)
+    data = {"train_file": str(tmp_path / files[0]), "validation_file": str(tmp_path / files[1])}
+    out = tmp_path / "model"
+    write_recipe(tmp_path / "recipe.yaml", tiny_encoder, spec, data, out, eval_batch_size=2, **settings)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    command = [sys.executable, "-m", "bertkit", "finetune", str(tmp_path / "recipe.yaml"), "--num-processes", "2"]
+    done = subprocess.run([*command, "--log-format", "json"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((out / "bertkit_run.json").read_text())["num_processes"] == 2
+    metrics = json.loads((out / "metrics.json").read_text())["splits"]["validation"]
+    scores = (ner_inference_scores if task == "ner" else qa_inference_scores)(out, tmp_path / "dev.jsonl")
+    keys = ("f1", "accuracy") if task == "ner" else ("f1", "exact_match")
+    assert {k: scores[k] for k in keys} == pytest.approx({k: metrics[k] for k in keys})
+
+
 def test_malformed_conll_line_is_a_clear_error(tiny_encoder, ner_files):
     bad = conll(NER_TRAIN).replace("mary NN O B-PER", "mary B-PER")
     (ner_files / "train.txt").write_text(bad)
