@@ -90,6 +90,9 @@ def test_sentence_pairs_with_mapped_columns(tmp_path, tiny_encoder):
     assert sorted(config["label2id"]) == ["different", "same"]
     data = json.loads((tmp_path / "out" / "data.json").read_text())
     assert data["splits"]["train"]["examples"] == 24
+    classified = run_cli("classify", "--model", tmp_path / "out", "good movie", "--pair", "great film", "--json")
+    assert classified.exit_code == 0, classified.stderr
+    assert json_lines(classified.stdout)[0]["label"] in {"different", "same"}
 
 
 LONG = [

@@ -198,3 +198,15 @@ def test_bad_inputs_fail_before_training(tiny_encoder, tmp_path):
         recipe = make_recipe(tiny_encoder, out, task={"max_length": 512})
         finetune(recipe, splits=make_splits(sentiment_rows(), sentiment_rows()))
     assert not out.exists()
+
+
+def test_tensorboard_events_land_in_the_output_folder(tiny_encoder, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "out"
+    finetune(make_recipe(tiny_encoder, out, output={"tensorboard": True}), splits=make_splits(sentiment_rows(2)))
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    tags = events.Tags()["scalars"]
+    assert {"train/loss", "train/learning_rate"} <= set(tags)
+    assert [e.step for e in events.Scalars("train/loss")] == [2, 4, 6, 8, 10]
