@@ -163,6 +163,63 @@ class TokenFeed(Feed):
         return {"words_without_tokens": words - scored}  # predicted O and still scored
 
 
+def sentence_tag_evaluator(labels: list[str]) -> Evaluator:
+    """Plain tags (part of speech) scored per word like classes (accuracy, per-tag P/R/F1, confusion matrix), with
+    the bootstrap resampling sentences: each sentence adds its own confusion counts as one statistics row."""
+    from bertkit.evaluation.metrics.classification import ClassificationEvaluator
+    from bertkit.evaluation.stats import CountRows
+
+    class SentenceTagEvaluator(ClassificationEvaluator):
+        task = "token-classification"
+
+        def __init__(self) -> None:
+            super().__init__(labels, worst_k=0)
+            self.cells = [str(i) for i in range(len(labels) ** 2)]
+            self.sentences = CountRows(self.cells)
+
+        @property
+        def n_examples(self) -> int:
+            return self.sentences.n
+
+        def add_sentence(self, gold: list[int], pred: list[int]) -> None:
+            width = len(self.labels)
+            counts = Counter(str(g * width + p) for g, p in zip(gold, pred, strict=True))
+            self.sentences.add(counts)
+            if gold:
+                self.add_batch(gold, pred)
+
+        def statistics(self) -> Any:
+            return self.sentences.arrays(self.cells)
+
+    return SentenceTagEvaluator()
+
+
+class PlainTagFeed(TokenFeed):
+    """Token classification with tags that name no entities (part of speech): scored per word, as the task does."""
+
+    def __init__(self, task: Any, worst_k: int) -> None:
+        Feed.__init__(self, task, sentence_tag_evaluator(list(task.label_names or [])))
+        self.names = list(task.label_names or [])
+
+    def extra_reduce(self, outputs: Any, batch: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def add(self, results: dict[str, Any], chunk: EncodedSplit, offset: int) -> list[dict[str, Any]]:
+        from bertkit.tasks.ner_scoring import tag_ids_of
+
+        predicted = self.task.word_predictions(results, chunk)
+        gold = tag_ids_of(chunk.examples, self.names, chunk.name)
+        records = []
+        for i, tokens in enumerate(chunk.examples["tokens"]):
+            self.evaluator.add_sentence(list(gold[i]), list(predicted[i]))
+            tags = {"gold": [self.names[t] for t in gold[i]], "pred": [self.names[t] for t in predicted[i]]}
+            records.append({"id": offset + i, "tokens": tokens, **tags})
+        return records
+
+    def details(self, split: EncodedSplit) -> dict[str, Any]:
+        return {**super().details(split), "scoring": "per word (tags without entity prefixes)"}
+
+
 class QaFeed(Feed):
     def __init__(self, task: Any, worst_k: int) -> None:
         super().__init__(task, make_evaluator("question-answering", version_2=task.with_negative, worst_k=worst_k))
@@ -255,4 +312,6 @@ FEEDS = {
 
 
 def make_feed(task: Task, *, worst_k: int = 10) -> Feed:
+    if getattr(task, "plain_tags", False):
+        return PlainTagFeed(task, worst_k)
     return FEEDS[task.task_type](task, worst_k)

@@ -220,6 +220,28 @@ def test_chunks_score_like_the_whole_split_and_like_the_task(tmp_path, tiny_tagg
     assert [m[name] for name in names] == pytest.approx([by_task[name.replace("token_", "")] for name in names])
 
 
+def test_part_of_speech_tags_are_scored_per_word_with_sentence_resampling(tmp_path):
+    from sklearn import metrics as sk
+
+    from tests.tiny import build_model
+
+    tags = ["DT", "IN", "NN", "VB"]
+    model = tmp_path / "pos-model"
+    build_model(model, "BertForTokenClassification", num_labels=4, id2label=dict(enumerate(tags)))
+    rows = [("the king lives in london", "DT NN VB IN NN"), ("mary works at google", "NN VB IN NN")] * 3
+    report = evaluate(model, write_conll(tmp_path / "test.txt", rows), tmp_path / "out").report
+    split = report.splits["test"]
+    words = predictions(tmp_path / "out")
+    gold = [t for r in words for t in r["gold"]]
+    pred = [t for r in words for t in r["pred"]]
+    assert split.n_examples == 6 and len(gold) == 27  # sentences are the examples; every word is scored
+    assert split.metrics["accuracy"] == pytest.approx(sk.accuracy_score(gold, pred))
+    assert split.metrics["macro_f1"] == pytest.approx(sk.f1_score(gold, pred, average="macro", zero_division=0))
+    assert split.confusion_matrix.matrix == sk.confusion_matrix(gold, pred, labels=tags).tolist()
+    assert split.confidence_intervals["accuracy"].contains(split.metrics["accuracy"])
+    assert "report.html" in {p.name for p in (tmp_path / "out").iterdir()}
+
+
 # --------------------------------------------------------------------------------------------------------- QA
 def official_normalize(s: str) -> str:
     """The SQuAD v1.1 evaluation script's normalize_answer, verbatim in substance."""

@@ -124,8 +124,8 @@ def test_the_finetune_hook_report_equals_bertkit_evaluate_on_the_saved_folder(tm
 
 
 def test_a_report_problem_is_passed_on_and_never_raised_by_the_hook(tmp_path, tiny_encoder):
-    """Tags that are not entity tags (part of speech) cannot be scored as entities: the engine is told, the run's
-    model is not lost."""
+    """Part-of-speech tags (no entity prefixes) are scored per word; a report that cannot be written (its folder is
+    a file) is reported to the engine, never raised: the run's model is not lost."""
     from bertkit.data import load_splits
     from bertkit.evaluation.runner import finetune_report
     from bertkit.recipes.schema import Recipe
@@ -133,14 +133,28 @@ def test_a_report_problem_is_passed_on_and_never_raised_by_the_hook(tmp_path, ti
 
     rows = [("mary lives in london", "NN VB IN NN"), ("john works at google", "NN VB IN NN")]
     train, dev = write_conll(tmp_path / "train.txt", rows * 2), write_conll(tmp_path / "dev.txt", rows)
-    tree = recipe_tree(
-        tmp_path, tiny_encoder, {"type": "token-classification", "max_length": 16, "stride": 4}, train, dev
-    )
-    recipe = Recipe.model_validate(tree)
+    task = {"type": "token-classification", "max_length": 16, "stride": 4}
+    recipe = Recipe.model_validate(recipe_tree(tmp_path, tiny_encoder, task, train, dev))
     prepared = prepare_data(recipe, load_splits(recipe))
     model, _ = build_model(recipe, prepared)
-    problems: list[str] = []
     arguments = {"model": model, "tokenizer": prepared.tokenizer, "task": prepared.task, "encoded": prepared.encoded}
-    report = finetune_report(tmp_path / "out", **arguments, recipe=recipe, precision="fp32", on_problem=problems.append)
-    assert report is None and len(problems) == 1 and "invalid tag 'NN'" in problems[0]
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    report = finetune_report(tmp_path / "out", **arguments, recipe=recipe, precision="fp32")
+    split = report.splits["validation"]
+    assert split.n_examples == 2 and sum(split.per_class[tag]["support"] for tag in ("NN", "VB", "IN")) == 8
+    assert split.metrics["accuracy"] == pytest.approx(
+        prepared.task.compute_metrics(run_whole(model, prepared), prepared.encoded["validation"])["accuracy"]
+    )
+    (tmp_path / "a-file").write_text("not a folder")
+    problems: list[str] = []
+    failed = finetune_report(
+        tmp_path / "a-file", **arguments, recipe=recipe, precision="fp32", on_problem=problems.append
+    )
+    assert failed is None and len(problems) == 1 and "the evaluation report was not written" in problems[0]
+
+
+def run_whole(model, prepared):
+    from bertkit.evaluation.feeds import make_feed
+    from bertkit.evaluation.runner import EvalSettings, run_chunk
+
+    split = prepared.encoded["validation"]
+    return run_chunk(model, prepared.task, make_feed(prepared.task), split.features, EvalSettings(), model.device)
