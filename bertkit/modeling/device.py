@@ -14,7 +14,11 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 @lru_cache(maxsize=1)
 def cpu_has_fast_bf16() -> bool:
-    """True when the CPU computes bf16 matmuls natively (AVX512-BF16 or AMX), where bf16 is ~4x fp32."""
+    """True when the CPU computes bf16 matmuls natively (AVX512-BF16 or AMX).
+
+    The gain depends on the CPU: with AVX512-BF16 alone (measured on AMD Zen 4, 2 cores) a bf16 GEMM runs
+    ~2.2x an fp32 one (~440 vs ~200 GFLOPS) and a whole BERT forward ~1.8x; AMX tiles gain more.
+    """
     import torch
 
     cpu = getattr(torch, "cpu", None)
