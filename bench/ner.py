@@ -1,0 +1,180 @@
+"""NER benchmark: `bertkit finetune` (token-classification) vs a transformers.Trainer reference (run_ner.py style).
+
+Both fine-tune the packaged all-MiniLM-L6-v2 on CoNLL-2003 (/work/shared/data/conll2003) with the same
+hyperparameters (batch 32, lr 5e-5, linear decay, no warmup, seed 42, bf16 autocast on CPU, 1 epoch). Each run is
+its own process, one after the other. Printed: train throughput (sentences/s, measured between the end of step
+``--warmup-steps`` and the last step, evaluation excluded), the ratio to each reference, the padding share of the
+batches, and with a full epoch (``--max-steps 0``) entity-level test precision/recall/F1 (seqeval for the
+reference, bertkit's word-level scorer for bertkit).
+
+    flock /tmp/bertkit-bench.lock python bench/ner.py --max-steps 200          # throughput only (~6 min)
+    flock /tmp/bertkit-bench.lock python bench/ner.py --max-steps 0            # full epoch + test F1
+
+Results also go to bench/out/ner.json (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from references.harness import machine, run_process, step_throughput  # noqa: E402
+
+OUT = HERE / "out"
+DATA = Path(os.environ.get("BERTKIT_BENCH_DATA", "/work/shared/data")) / "conll2003"
+RUNS = ("reference", "reference-grouped", "bertkit")
+BATCH, LR, SEED = 32, 5e-5, 42
+
+
+def bertkit_recipe(args: argparse.Namespace, out: Path) -> dict:
+    full = args.max_steps <= 0
+    data = {
+        "train_file": str(args.data / "train.txt"),
+        "validation_file": str(args.data / "dev.txt"),
+        "format": "conll",
+    }
+    if full:
+        data["test_file"] = str(args.data / "test.txt")
+    else:
+        data["max_eval_samples"] = 64  # the final validation pass is not what is measured here
+    training = {
+        "epochs": 1,
+        "batch_size": BATCH,
+        "eval_batch_size": 64,
+        "learning_rate": LR,
+        "seed": SEED,
+        "precision": "bf16",
+        "logging_steps": args.warmup_steps,
+    }
+    if not full:
+        training["max_steps"] = args.max_steps
+    model = {"name": "minilm"}
+    if args.attention_dropout is not None:
+        model["attention_dropout"] = args.attention_dropout
+    return {
+        "name": "bench-ner",
+        "model": model,
+        "data": data,
+        "task": {"type": "token-classification", "max_length": 256, "stride": 64},
+        "training": training,
+        "evaluation": {"strategy": "no", "report": False},
+        "output": {"dir": str(out), "overwrite": True},
+    }
+
+
+def run_bertkit(args: argparse.Namespace) -> dict:
+    from bertkit.recipes.schema import Recipe
+    from bertkit.training.api import finetune
+    from bertkit.training.events import StepLogged
+
+    recipe = Recipe.model_validate(bertkit_recipe(args, OUT / "ner-bertkit"))
+    elapsed: dict[int, float] = {}
+    train_examples = []
+
+    def on_event(event) -> None:
+        if isinstance(event, StepLogged):
+            elapsed[event.step] = event.elapsed_s
+        if getattr(event, "kind", "") == "start":
+            train_examples.append(event.train_examples)
+
+    started = time.perf_counter()
+    result = finetune(recipe, callbacks=[on_event])
+    last, rate = step_throughput(elapsed, args.warmup_steps, BATCH, train_examples[0])
+    suffix = "" if args.attention_dropout is None else f" (attention dropout {args.attention_dropout})"
+    row = {
+        "name": "bertkit finetune" + suffix,
+        "steps": last,
+        "train_sentences_per_s": rate,
+        "run_wall_s": time.perf_counter() - started,
+    }
+    if "test" in result.metrics:
+        row["test"] = result.metrics["test"]
+    return row
+
+
+def padding_report(args: argparse.Namespace) -> dict:
+    """Share of padded batch cells for random batches (the reference) and bertkit's length-grouped batches."""
+    from references.ner_trainer import read_conll
+    from transformers import AutoTokenizer
+
+    from bertkit.modeling.hub import packaged_minilm_path
+    from bertkit.training.sampling import epoch_batches, padding_share
+
+    tokenizer = AutoTokenizer.from_pretrained(packaged_minilm_path())
+    sentences = read_conll(args.data / "train.txt")["tokens"]
+    lengths = [len(ids) for ids in tokenizer(sentences, is_split_into_words=True)["input_ids"]]
+    shares = {}
+    for name, grouped in (("random", False), ("grouped", True)):
+        batches = epoch_batches(lengths, BATCH, SEED, 0, group_by_length=grouped, mega_batches=50)
+        shares[name] = padding_share(lengths, batches)
+    return {"mean_tokens": sum(lengths) / len(lengths), "max_tokens": max(lengths), "padding_share": shares}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--max-steps", type=int, default=200, help="0: one full epoch and test scores")
+    parser.add_argument("--warmup-steps", type=int, default=10, help="first steps left out of the throughput")
+    parser.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated, of: {', '.join(RUNS)}")
+    parser.add_argument("--attention-dropout", type=float, default=None, help="override in every run")
+    parser.add_argument("--run-bertkit", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run_bertkit:
+        print(json.dumps(run_bertkit(args)), flush=True)
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    from bertkit.modeling.hub import packaged_minilm_path
+
+    common = ["--max-steps", str(args.max_steps), "--warmup-steps", str(args.warmup_steps)]
+    if args.attention_dropout is not None:
+        common += ["--attention-dropout", str(args.attention_dropout)]
+    reference = [sys.executable, str(HERE / "references" / "ner_trainer.py"), "--data", str(args.data)]
+    reference += ["--model", str(packaged_minilm_path()), "--output", str(OUT / "ner-reference")]
+    reference += [*common, "--max-steps", str(args.max_steps if args.max_steps > 0 else -1)]
+    commands = {
+        "reference": [*reference, "--sampling", "random"],
+        "reference-grouped": [*reference, "--sampling", "group_by_length"],
+        "bertkit": [sys.executable, str(Path(__file__).resolve()), "--run-bertkit", "--data", str(args.data), *common],
+    }
+    rows = []
+    for name in args.runs.split(","):
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows.append(run_process(commands[name.strip()]))
+    report = {"max_steps": args.max_steps, "rows": rows, "padding": padding_report(args), "machine": machine()}
+    (OUT / "ner.json").write_text(json.dumps(report, indent=2))
+    print_report(report)
+
+
+def print_report(report: dict) -> None:
+    rows = report["rows"]
+    print(
+        f"CoNLL-2003 NER, MiniLM-L6, batch {BATCH}, lr {LR}, bf16, CPU ({report['machine']['torch_threads']} threads)"
+    )
+    padding = report["padding"]
+    shares = padding["padding_share"]
+    print(
+        f"train tokens per sentence: mean {padding['mean_tokens']:.1f}, max {padding['max_tokens']}; padding share "
+        f"of batches: random {shares['random']:.1%}, length-grouped {shares['grouped']:.1%}"
+    )
+    bertkit = next((r for r in rows if r["name"].startswith("bertkit")), None)
+    for row in rows:
+        line = f"  {row['name']:<62} {row['train_sentences_per_s']:7.1f} sentences/s over {row['steps']} steps"
+        if bertkit is not None and row is not bertkit:
+            line += f"   bertkit x{bertkit['train_sentences_per_s'] / row['train_sentences_per_s']:.2f}"
+        if "test" in row:
+            test = row["test"]
+            line += f"   test P {test['precision']:.4f} R {test['recall']:.4f} F1 {test['f1']:.4f}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Helpers shared by bench/ner.py and bench/qa.py: run one configuration in its own process, machine facts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+
+def run_process(command: list[str]) -> dict[str, Any]:
+    """Run a benchmark configuration; its last stdout line is a JSON object."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-4000:])
+        raise SystemExit(f"benchmark run failed: {' '.join(command)}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict[str, Any]:
+    import platform
+
+    import torch
+    import transformers
+
+    return {
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "load_average_1_5_15min": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def step_throughput(elapsed: dict[int, float], first: int, batch_size: int, items: int) -> tuple[int, float]:
+    """(last step, items per second) between the end of step ``first`` and the last step."""
+    last = max(elapsed)
+    done = min(last * batch_size, items) - first * batch_size
+    return last, done / (elapsed[last] - elapsed[first])
