@@ -60,6 +60,9 @@ class InferenceEngine:
         pad = loaded.tokenizer.pad_token_id
         self.pad_id = 0 if pad is None else int(pad)
         self.accepts_token_types = "token_type_ids" in getattr(loaded.tokenizer, "model_input_names", MODEL_INPUTS)
+        # Rounding lengths up to a multiple of 8 suits GPU tensor cores; on CPU it only adds padded tokens
+        # (measured with bench/infer.py's texts: 5% more tokens and ~5% slower bf16 forwards than no rounding).
+        self.pad_multiple = 8 if getattr(loaded.device, "type", "cpu") == "cuda" else 1
 
     def forward(self, batch: dict[str, Any]) -> Any:
         import torch
@@ -75,7 +78,7 @@ class InferenceEngine:
             chunk = features[start : start + self.chunk_size]
             lengths = [len(f["input_ids"]) for f in chunk]
             for batch_ids in length_sorted_batches(lengths, self.batch_size):
-                batch = collate([chunk[i] for i in batch_ids], self.pad_id, self.loaded.device)
+                batch = collate([chunk[i] for i in batch_ids], self.pad_id, self.loaded.device, self.pad_multiple)
                 outputs = self.forward(batch)
                 global_ids = [start + i for i in batch_ids]
                 yield from zip(global_ids, reduce(outputs, batch, global_ids), strict=True)
