@@ -74,7 +74,9 @@ def test_ner_recipe_trains_and_the_folder_serves_transformers_and_bertkit_ner(ti
     assert sorted(config["label2id"]) == ["B-LOC", "B-ORG", "B-PER", "I-LOC", "I-PER", "O"]
     metrics = json.loads((out / "metrics.json").read_text())["splits"]["validation"]
     assert {"precision", "recall", "f1", "accuracy", "f1_PER"} <= set(metrics)
-    assert metrics["f1"] > 0.2  # it learnt something, so the comparison below means something
+    assert metrics["f1"] > 0.2  # it learnt something, so the comparisons below mean something
+    report = json.loads((out / "report.json").read_text())["splits"]["validation"]["metrics"]
+    assert report["f1"] == pytest.approx(metrics["f1"])  # the evaluation library agrees with the training scorer
 
     model = AutoModelForTokenClassification.from_pretrained(out)
     assert model.config.id2label[config["label2id"]["B-PER"]] == "B-PER"
@@ -147,6 +149,8 @@ def test_qa_recipe_trains_and_the_folder_serves_transformers_and_bertkit_qa(tiny
     metrics = json.loads((out / "metrics.json").read_text())["splits"]["validation"]
     assert set(metrics) == {"exact_match", "f1", "loss"}
     assert metrics["f1"] > 0.1
+    report = json.loads((out / "report.json").read_text())["splits"]["validation"]["metrics"]
+    assert (report["exact_match"], report["f1"]) == pytest.approx((metrics["exact_match"], metrics["f1"]))
     assert AutoModelForQuestionAnswering.from_pretrained(out).config.bertkit["task"] == "question-answering"
 
     inputs = tmp_path / "dev.jsonl"
