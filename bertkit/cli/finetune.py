@@ -121,7 +121,12 @@ def finetune_command(
         from bertkit.training.api import finetune
         from bertkit.training.progress import make_view
 
-        result = finetune(loaded, resume=resume, callbacks=[make_view(log_format)], command=user_command())
+        result = finetune(
+            loaded,
+            resume=resume,
+            callbacks=[make_view(log_format)],
+            command=user_command(forwarded_args(recipe, overrides, resume, dry_run, log_format)),
+        )
     if rank == 0 and log_format != "json":
         show_metrics(result)
 

@@ -10,19 +10,28 @@ import json
 import os
 import socket
 import sys
+from pathlib import Path
 
 from bertkit.errors import InputError
 
 LAUNCH_COMMAND_ENV = "BERTKIT_LAUNCH_COMMAND"
 
 
-def user_command() -> list[str]:
-    """The command line as the user typed it (not the per-process one a --num-processes relaunch runs)."""
+def user_command(parsed: list[str]) -> list[str]:
+    """The command line as the user typed it (not the per-process one a --num-processes relaunch runs).
+
+    ``parsed`` is the bertkit command rebuilt from the parsed options, used when this process was not started
+    as ``bertkit`` (e.g. called in-process from Python), where ``sys.argv`` belongs to someone else.
+    """
     try:
         command = json.loads(os.environ.get(LAUNCH_COMMAND_ENV, "null"))
     except ValueError:
         command = None
-    return [str(a) for a in command] if isinstance(command, list) else list(sys.argv)
+    if isinstance(command, list):
+        return [str(a) for a in command]
+    if sys.argv and "bertkit" in Path(sys.argv[0]).parts[-2:]:
+        return list(sys.argv)
+    return ["bertkit", *parsed]
 
 
 def distributed_world_size() -> int:
