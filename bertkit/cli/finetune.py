@@ -12,7 +12,12 @@ import typer
 from bertkit.cli.common import cli_errors, err_console, out_console, quiet_libraries
 
 LOG_FORMATS = ("auto", "rich", "plain", "json")
-RecipeArg = Annotated[Path, typer.Argument(help="The recipe YAML file (write one with `bertkit recipe init`).")]
+RecipeArg = Annotated[
+    Path,
+    typer.Argument(
+        help="The recipe YAML file, or a shipped recipe by name (`bertkit recipe list`), e.g. quickstart/sentiment."
+    ),
+]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a recipe value, e.g. --set training.learning_rate=3e-5 (repeatable)."),

@@ -87,3 +87,26 @@ def find_recipe(name: str, root: Path | None = None) -> ShippedRecipe:
         f"no shipped recipe named '{name}'.{suggestion}",
         hint=f"Shipped recipes: {', '.join(names)} (see `bertkit recipe list`).",
     )
+
+
+def resolve_recipe_path(given: str | Path) -> Path:
+    """A recipe file: ``given`` when it exists, else the shipped recipe of that name (``quickstart/sentiment``).
+
+    A path that exists always wins, so a local file is never shadowed by a shipped recipe.
+    """
+    path = Path(given)
+    if path.exists():
+        return path
+    if path.suffix.lower() not in (".yaml", ".yml") and not path.is_absolute():
+        try:
+            return find_recipe(str(given)).path
+        except RecipeError as err:
+            raise RecipeError(
+                f"recipe file not found: {path}, and {err.message}",
+                hint=err.hint or "Check the path, or see `bertkit recipe list`.",
+            ) from None
+    raise RecipeError(
+        f"recipe file not found: {path}",
+        hint="Check the path; `bertkit recipe list` shows the shipped recipes (run one by name, e.g. "
+        "`bertkit finetune quickstart/sentiment`), `bertkit recipe init` writes one.",
+    )

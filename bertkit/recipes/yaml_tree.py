@@ -88,12 +88,9 @@ def decode_recipe_bytes(raw: bytes, source: str) -> str:
 
 
 def read_yaml_file(path: str | Path) -> YamlTree:
-    path = Path(path)
-    if not path.exists():
-        raise RecipeError(
-            f"recipe file not found: {path}",
-            hint="Check the path; `bertkit recipe list` shows the shipped recipes, `bertkit recipe init` writes one.",
-        )
+    from bertkit.recipes.library import resolve_recipe_path
+
+    path = resolve_recipe_path(path)
     if path.is_dir():
         raise RecipeError(f"{path} is a folder; a recipe is a YAML file")
     try:

@@ -47,6 +47,12 @@ def test_validate_with_set_and_resolved(tmp_path):
     assert_clean_error(bad, "--set training.learning_rat: unknown key 'learning_rat'; did you mean 'learning_rate'?")
 
 
+def test_validate_a_shipped_recipe_by_name():
+    result = run_cli("recipe", "validate", "quickstart/sentiment")
+    assert result.exit_code == 0, result.stderr
+    assert "OK  quickstart/sentiment" in result.stdout
+
+
 def test_validate_missing_file(tmp_path):
     assert_clean_error(run_cli("recipe", "validate", tmp_path / "nope.yaml"), "recipe file not found")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bertkit.errors import RecipeError
-from bertkit.recipes.library import find_recipe, list_recipes, recipes_root
+from bertkit.recipes.library import find_recipe, list_recipes, recipes_root, resolve_recipe_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,6 +23,18 @@ def test_unknown_name_suggests_a_close_one():
         find_recipe("sst3")
     assert "Did you mean 'sst2'?" in info.value.message
     assert "classification/sst2" in info.value.hint
+
+
+def test_a_recipe_argument_is_a_file_or_a_shipped_name(tmp_path, monkeypatch):
+    assert resolve_recipe_path("quickstart/sentiment") == REPO / "recipes/quickstart/sentiment.yaml"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "quickstart").mkdir()
+    (tmp_path / "quickstart" / "sentiment").write_text("name: mine\n")  # an existing path is never shadowed
+    assert resolve_recipe_path("quickstart/sentiment") == Path("quickstart/sentiment")
+    with pytest.raises(RecipeError, match="recipe file not found: sentimint, and no shipped recipe named"):
+        resolve_recipe_path("sentimint")
+    with pytest.raises(RecipeError, match=r"recipe file not found: sst2\.yaml\n"):
+        resolve_recipe_path("sst2.yaml")  # a .yaml path is a file the user meant, not a name
 
 
 def test_ambiguous_short_name(tmp_path):
