@@ -116,12 +116,16 @@ def read_identity(paths: RunPaths) -> dict[str, Any]:
         return {}
 
 
+def clear_work_dir(paths: RunPaths) -> None:
+    """A fresh run (main process) clears the leftovers of a run killed before its first checkpoint."""
+    if paths.work.exists():
+        shutil.rmtree(paths.work)
+
+
 def start_work_dir(paths: RunPaths, identity: dict[str, Any], *, resume: bool) -> None:
-    """Create the work folder (main process). A fresh run clears leftovers of a run killed before any checkpoint."""
+    """Create the work folder (main process) and, for a fresh run, record what is being trained."""
     from bertkit.io.outputs import atomic_write_json
 
-    if not resume and paths.work.exists():
-        shutil.rmtree(paths.work)
     paths.work.mkdir(parents=True, exist_ok=True)
     if not resume:
         atomic_write_json(paths.identity, {**identity, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})

@@ -18,7 +18,15 @@ from bertkit.training.api import (
 from bertkit.training.events import EventBus
 from bertkit.training.loop import LoopParts, TrainingLoop
 from bertkit.training.optim import TrainingPlan, build_optimizer, build_scheduler, make_plan
-from bertkit.training.outputs import RunPaths, preflight, publish, read_identity, run_paths, start_work_dir
+from bertkit.training.outputs import (
+    RunPaths,
+    clear_work_dir,
+    preflight,
+    publish,
+    read_identity,
+    run_paths,
+    start_work_dir,
+)
 from bertkit.training.setup import PreparedData, build_model, prepare_data
 from bertkit.training.state import RunState, check_resumable, run_identity
 
@@ -59,7 +67,12 @@ class Run:
         if splits is None:
             with accelerator.main_process_first():
                 splits = load_splits_for(recipe)
-        prepared = prepare_data(recipe, splits, main_process_first=accelerator.main_process_first)
+        if not resume and accelerator.is_main_process:
+            clear_work_dir(paths)  # preflight found no checkpoint: only leftovers of a run killed early
+        accelerator.wait_for_everyone()
+        prepared = prepare_data(
+            recipe, splits, main_process_first=accelerator.main_process_first, tokenizer_dir=paths.work / "tokenizer"
+        )
         check_metric(recipe, prepared.task)
         plan = make_plan(recipe.training, len(prepared.train.features), accelerator.num_processes)
         identity = run_identity(recipe, prepared.fingerprints, accelerator.num_processes)

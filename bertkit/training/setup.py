@@ -123,18 +123,33 @@ def check_max_length(task: Task, tokenizer: Any, config: Any, source: Any) -> No
         )
 
 
-def prepare_data(recipe: Any, splits: Any, *, main_process_first: Any = None) -> PreparedData:
-    """Resolve the model source, load tokenizer and config, set the task up on the data and encode every split."""
+def prepare_data(
+    recipe: Any, splits: Any, *, main_process_first: Any = None, tokenizer_dir: Any = None
+) -> PreparedData:
+    """Resolve the model source, load tokenizer and config, set the task up on the data and encode every split.
+
+    ``tokenizer_dir``: where a from-scratch run keeps the tokenizer it trains (reused on resume, and by the other
+    processes of a multi-process run, which wait for the main process to write it)."""
     from bertkit.modeling.hub import resolve_model_source
     from bertkit.tasks.registry import build_task
 
     task = build_task(recipe.task)
     task.set_seed(recipe.training.seed)
-    source = resolve_model_source(recipe.model.name)
-    tokenizer = load_tokenizer(recipe, source, task)
     notes = list(getattr(splits, "notes", []) or [])
-    notes += task.setup(splits)
-    config, config_notes = load_config(recipe, source, task)
+    if recipe.model.from_scratch:
+        from bertkit.modeling.hub import ModelSource
+        from bertkit.modeling.scratch import scratch_start
+
+        notes += task.setup(splits)
+        with main_process_first() if main_process_first else contextlib.nullcontext():
+            start = scratch_start(recipe, splits, task.model_config_updates(), tokenizer_dir)
+        source = ModelSource(recipe.model.name, "", True)
+        tokenizer, config, config_notes = start.tokenizer, start.config, start.notes
+    else:
+        source = resolve_model_source(recipe.model.name)
+        tokenizer = load_tokenizer(recipe, source, task)
+        notes += task.setup(splits)
+        config, config_notes = load_config(recipe, source, task)
     check_max_length(task, tokenizer, config, source)
     task.pad_token_id = int(tokenizer.pad_token_id)
     with main_process_first() if main_process_first else contextlib.nullcontext():
@@ -165,6 +180,8 @@ def build_model(recipe: Any, prepared: PreparedData) -> tuple[Any, list[str]]:
     from bertkit.modeling.loading import quiet_transformers
 
     source = prepared.source
+    if recipe.model.from_scratch:
+        return prepared.task.build_scratch_model(prepared.config, seed=recipe.training.seed)
     with quiet_transformers():
         model, notes = prepared.task.build_model(
             source.location,

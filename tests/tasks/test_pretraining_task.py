@@ -142,18 +142,11 @@ def test_a_runs_trained_tokenizer_is_kept_and_reused(tmp_path):
 def test_pretraining_from_scratch_trains_mlm_and_nsp_and_loads_in_fill_mask(tmp_path):
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-    from bertkit.data import load_splits
-    from bertkit.modeling.scratch import save_scratch_start, scratch_start
-
     corpus = write_text_corpus(tmp_path / "corpus.txt", documents=40)
     recipe = scratch_recipe(corpus, tmp_path / "out")
-    start = scratch_start(Recipe.model_validate(recipe), load_splits(Recipe.model_validate(recipe)))
-    # The engine starts from-scratch runs from this start; here it is saved and trained as a model folder.
-    save_scratch_start(start, "AutoModelForPreTraining", tmp_path / "start", seed=0)
-    recipe["model"] = {"name": str(tmp_path / "start")}
-    recipe["task"]["tokenizer"] = {"train": False}
     result = run_cli("finetune", write_recipe(tmp_path / "pre.yaml", recipe), "--log-format", "plain")
     assert result.exit_code == 0, result.stderr
+    assert "trained a WordPiece tokenizer" in result.stderr and "new BERT from scratch: 2 layers" in result.stderr
     out = tmp_path / "out"
     config = json.loads((out / "config.json").read_text())
     assert config["architectures"] == ["BertForPreTraining"]
@@ -164,7 +157,8 @@ def test_pretraining_from_scratch_trains_mlm_and_nsp_and_loads_in_fill_mask(tmp_
     assert history[-1] < history[0]
     data = json.loads((out / "data.json").read_text())
     assert set(data["label_distribution"]["train"]) == {"is_next", "random_next"}
-    assert AutoTokenizer.from_pretrained(out).get_vocab() == start.tokenizer.get_vocab()
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    assert config["vocab_size"] == len(tokenizer) <= 400 and tokenizer.mask_token == "[MASK]"
     _, info = AutoModelForMaskedLM.from_pretrained(out, output_loading_info=True)
     assert not info["missing_keys"] and not info["mismatched_keys"]
     assert set(info["unexpected_keys"]) <= {
@@ -176,3 +170,29 @@ def test_pretraining_from_scratch_trains_mlm_and_nsp_and_loads_in_fill_mask(tmp_
     filled = run_cli("fill-mask", "-m", out, "--json", "-k", "2", "the good [MASK] .")
     assert filled.exit_code == 0, filled.stderr
     assert len(json_lines(filled.stdout)[0]["masks"][0]["predictions"]) == 2
+
+
+def test_a_resumed_from_scratch_run_reuses_its_trained_tokenizer(tmp_path):
+    from transformers import AutoTokenizer
+
+    from bertkit.training.api import finetune
+    from bertkit.training.events import Note, StepLogged
+
+    corpus = write_text_corpus(tmp_path / "corpus.txt", documents=40)
+    recipe = scratch_recipe(corpus, tmp_path / "out")
+    recipe["training"].update({"checkpoint_steps": 4, "logging_steps": 1})
+    recipe["evaluation"]["strategy"] = "no"
+    recipe = Recipe.model_validate(recipe)
+
+    def crash_after_a_checkpoint(event):
+        if isinstance(event, StepLogged) and event.step == 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        finetune(recipe, callbacks=[crash_after_a_checkpoint])
+    kept = tmp_path / "out.partial" / "tokenizer"
+    vocab = AutoTokenizer.from_pretrained(kept).get_vocab()
+    notes = []
+    finetune(recipe, resume=True, callbacks=[lambda e: notes.append(e.message) if isinstance(e, Note) else None])
+    assert any("reused the tokenizer trained for this run" in note for note in notes)
+    assert AutoTokenizer.from_pretrained(tmp_path / "out").get_vocab() == vocab
