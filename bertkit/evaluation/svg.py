@@ -50,7 +50,8 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     ticks = [start]
     while ticks[-1] < high - 1e-9 * step:
         ticks.append(start + len(ticks) * step)
-    return [round(t, 12) for t in ticks]
+    digits = max(0, 3 - math.floor(math.log10(step)))  # clean decimals at any scale (lr 1e-12 and loss 1e4 alike)
+    return [round(t, digits) for t in ticks]
 
 
 def tick_label(value: float) -> str:

@@ -126,13 +126,25 @@ def test_svg_helpers_produce_well_formed_svg():
 
 @pytest.mark.parametrize(
     ("low", "high", "expected"),
-    [(0.0, 1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]), (0.62, 0.81, [0.6, 0.65, 0.7, 0.75, 0.8, 0.85]), (3.0, 3.0, None)],
+    [
+        (0.0, 1.0, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]),
+        (0.62, 0.81, [0.6, 0.65, 0.7, 0.75, 0.8, 0.85]),
+        (3.0, 3.0, None),
+        (0.0, 1e-12, [0.0, 2e-13, 4e-13, 6e-13, 8e-13, 1e-12]),  # e.g. a learning rate decayed to nearly 0
+        (12_000.0, 57_000.0, [10_000, 20_000, 30_000, 40_000, 50_000, 60_000]),
+    ],
 )
 def test_nice_ticks(low, high, expected):
     ticks = nice_ticks(low, high, 5)
     if expected is not None:
-        assert ticks == pytest.approx(expected)
+        assert ticks == pytest.approx(expected, rel=1e-9, abs=0)
     assert ticks[0] <= low and ticks[-1] >= high and len(ticks) >= 2
+    assert len(set(ticks)) == len(ticks)
+
+
+def test_a_curve_of_tiny_values_draws():
+    chart = line_chart({"learning_rate": [(1, 2e-12), (2, 1e-12), (3, 0.0)]}, "LR", "step")
+    assert ET.fromstring(chart).tag == "svg"
 
 
 def test_large_confusion_matrices_show_the_most_frequent_labels():
