@@ -262,7 +262,7 @@ def single_label_metrics(predictions: Any, labels: Any, num_labels: int) -> dict
     tp = ((predictions == classes) & (labels == classes)).sum(axis=1)
     fp = ((predictions == classes) & (labels != classes)).sum(axis=1)
     fn = ((predictions != classes) & (labels == classes)).sum(axis=1)
-    present = (tp + fn) > 0
+    present = (tp + fn + fp) > 0  # classes in the gold labels or the predictions, as scikit-learn averages
     macro = float(f1_scores(tp, fp, fn)[present].mean()) if present.any() else 0.0
     return {"accuracy": float((predictions == labels).mean()), "macro_f1": macro}
 

@@ -134,6 +134,10 @@ def test_metrics_match_scikit_learn():
     metrics = single_label_metrics(pred, gold, 4)
     assert metrics["accuracy"] == pytest.approx(accuracy_score(gold, pred))
     assert metrics["macro_f1"] == pytest.approx(f1_score(gold, pred, average="macro"))
+    # a class predicted but absent from the gold labels counts, as in scikit-learn and in bertkit's reports
+    gold_3, pred_3 = np.array([0, 0, 1, 1]), np.array([0, 2, 1, 1])
+    expected = f1_score(gold_3, pred_3, average="macro", zero_division=0)
+    assert single_label_metrics(pred_3, gold_3, 4)["macro_f1"] == pytest.approx(expected)
     gold_multi, pred_multi = rng.integers(0, 2, (50, 3)), rng.integers(0, 2, (50, 3))
     multi = multi_label_metrics(pred_multi, gold_multi)
     assert multi["micro_f1"] == pytest.approx(f1_score(gold_multi, pred_multi, average="micro"))
