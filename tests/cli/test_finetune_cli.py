@@ -233,3 +233,19 @@ def test_two_processes_stay_in_sync_and_write_one_folder(sentiment_recipe):
     assert run_info["num_processes"] == 2 and len(checksums) == 2 and checksums[0] == checksums[1]
     assert [p.name for p in sentiment_recipe.parent.iterdir() if p.name.startswith("out")] == ["out"]
     assert "--num-processes 2" in (out / "command.txt").read_text()  # what the user typed, not the relaunch
+
+
+def test_the_readme_quickstart_recipe_trains_to_completion_by_name(tiny_encoder, tmp_path):
+    """`bertkit finetune quickstart/sentiment` as the README runs it, on a tiny encoder and a short schedule."""
+    out = tmp_path / "quickstart"
+    settings = [f"model.name={tiny_encoder}", f"output.dir={out}", "training.epochs=1", "training.batch_size=32"]
+    settings += ["data.max_train_samples=128", "evaluation.bootstrap_samples=50"]
+    result = run_cli("finetune", "quickstart/sentiment", *[a for s in settings for a in ("--set", s)])
+    assert result.exit_code == 0, result.stderr
+    assert str(out) in result.stdout + result.stderr  # where the model went is printed
+    assert {"model.safetensors", "report.html", "report.json", "metrics.json"} <= {p.name for p in out.iterdir()}
+    report = json.loads((out / "report.json").read_text())
+    assert report["splits"]["validation"]["n_examples"] == 161  # the whole shipped dev set is evaluated
+    answered = run_cli("classify", "--model", out, "--json", "What a wonderful film!")
+    assert answered.exit_code == 0, answered.stderr
+    assert json_lines(answered.stdout)[0]["label"] in {"negative", "positive"}
