@@ -1,6 +1,6 @@
 """Check `bertkit evaluate` on real data: every reported number recomputed independently from its predictions.
 
-SST-2 dev (/work/shared/data/sst2/dev.tsv, 872 sentences) and CoNLL-2003 test (/work/shared/data/conll2003/test.txt,
+SST-2 dev (../shared/data/sst2/dev.tsv, 872 sentences) and CoNLL-2003 test (../shared/data/conll2003/test.txt,
 3,453 sentences), each with a model trained by `bertkit finetune` (the packaged MiniLM). Without --sst2-model /
 --conll-model the script trains them briefly with the shipped recipes (--steps optimizer steps on --train-samples
 examples; reused when already in bench/out/evaluate-check).
@@ -29,8 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "evaluate-check"
-SST2 = Path("/work/shared/data/sst2")
-CONLL = Path("/work/shared/data/conll2003")
+SHARED = Path(os.environ.get("BERTKIT_BENCH_DATA", ROOT.parent / "shared" / "data"))
+SST2 = SHARED / "sst2"
+CONLL = SHARED / "conll2003"
 TOLERANCE = 1e-9
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything here is local: never wait on the hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-DATA = Path(os.environ.get("BERTKIT_BENCH_DATA", "/work/shared/data"))
+DATA = Path(os.environ.get("BERTKIT_BENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 OUT = Path(__file__).resolve().parent / "out"
 PROBE_VERSION = 1  # bump when the head recipe below changes, so a stale cached head is rebuilt
 LABELS = ("negative", "positive")
@@ -201,6 +201,32 @@ def environment() -> dict[str, str]:
     }
 
 
+def matmul_ceiling(hidden: int = 384, intermediate: int = 1536, rows: int = 1024) -> dict[str, str]:
+    """fp32 and bf16 GFLOP/s of the model's own linear-layer shapes, measured now. On long texts, where the
+    pipeline at batch 1 pads nothing and its fp32 matmuls run near this rate, their ratio is about all that bf16
+    can gain; batching gains more only on short texts, where the pipeline's per-call overhead dominates."""
+    import torch
+
+    rates: dict[str, float] = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        total_flops, total_seconds = 0.0, 0.0
+        for k, n in ((hidden, hidden), (hidden, intermediate), (intermediate, hidden)):
+            x, w = torch.randn(rows, k, dtype=dtype), torch.randn(n, k, dtype=dtype)
+            for _ in range(3):
+                torch.nn.functional.linear(x, w)
+            repeats = 20
+            start = time.perf_counter()
+            for _ in range(repeats):
+                torch.nn.functional.linear(x, w)
+            total_seconds += time.perf_counter() - start
+            total_flops += 2.0 * rows * k * n * repeats
+        rates[str(dtype).removeprefix("torch.")] = total_flops / total_seconds / 1e9
+    return {
+        "linear layers fp32 / bf16 GFLOP/s (model shapes)": f"{rates['float32']:.0f} / {rates['bfloat16']:.0f}",
+        "bf16 / fp32 matmul speed, model shapes": f"{rates['bfloat16'] / rates['float32']:.2f}x",
+    }
+
+
 def summary_facts(texts: list[str], lengths: list[int], result: dict, gold: dict[str, int]) -> dict[str, str]:
     seconds, labels = result["seconds"], result["labels"]
     ordered, n = sorted(lengths), len(texts)
@@ -220,7 +246,7 @@ def summary_facts(texts: list[str], lengths: list[int], result: dict, gold: dict
         "texts / tokens": f"{n} / {sum(lengths)}",
         "tokens per text min / median / p90 / max": " / ".join(str(pct[p]) for p in (0, 50, 90, 100)),
     }
-    return facts | environment()
+    return facts | matmul_ceiling() | environment()
 
 
 def print_report(texts: list[str], lengths: list[int], result: dict, gold: dict[str, int]) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """NER benchmark: `bertkit finetune` (token-classification) vs a transformers.Trainer reference (run_ner.py style).
 
-Both fine-tune the packaged all-MiniLM-L6-v2 on CoNLL-2003 (/work/shared/data/conll2003) with the same
+Both fine-tune the packaged all-MiniLM-L6-v2 on CoNLL-2003 (../shared/data/conll2003) with the same
 hyperparameters (batch 32, lr 5e-5, linear decay, no warmup, seed 42, bf16 autocast on CPU, 1 epoch). Each run is
 its own process, one after the other. Printed: train throughput (sentences/s, measured between the end of step
 ``--warmup-steps`` and the last step, evaluation excluded), the ratio to each reference, the padding share of the
@@ -10,7 +10,7 @@ reference, bertkit's word-level scorer for bertkit).
     flock /tmp/bertkit-bench.lock python bench/ner.py --max-steps 200          # throughput only (~6 min)
     flock /tmp/bertkit-bench.lock python bench/ner.py --max-steps 0            # full epoch + test F1
 
-Results also go to bench/out/ner.json (git-ignored).
+Results also go to bench/out/ner-<runs>-<steps>-seed<seed>.json (git-ignored).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 from references.harness import machine, run_process, step_throughput  # noqa: E402
 
 OUT = HERE / "out"
-DATA = Path(os.environ.get("BERTKIT_BENCH_DATA", "/work/shared/data")) / "conll2003"
+DATA = Path(os.environ.get("BERTKIT_BENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "conll2003"
 RUNS = ("reference", "reference-grouped", "bertkit")
 BATCH, LR, SEED = 32, 5e-5, 42
 
@@ -51,7 +51,7 @@ def bertkit_recipe(args: argparse.Namespace, out: Path) -> dict:
         "batch_size": BATCH,
         "eval_batch_size": 64,
         "learning_rate": LR,
-        "seed": SEED,
+        "seed": args.seed,
         "precision": "bf16",
         "logging_steps": args.warmup_steps,
     }
@@ -126,6 +126,7 @@ def main() -> None:
     parser.add_argument("--warmup-steps", type=int, default=10, help="first steps left out of the throughput")
     parser.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated, of: {', '.join(RUNS)}")
     parser.add_argument("--attention-dropout", type=float, default=None, help="override in every run")
+    parser.add_argument("--seed", type=int, default=SEED, help="training seed of every run")
     parser.add_argument("--run-bertkit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_bertkit:
@@ -134,7 +135,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     from bertkit.modeling.hub import packaged_minilm_path
 
-    common = ["--max-steps", str(args.max_steps), "--warmup-steps", str(args.warmup_steps)]
+    common = ["--warmup-steps", str(args.warmup_steps), "--seed", str(args.seed)]
     if args.attention_dropout is not None:
         common += ["--attention-dropout", str(args.attention_dropout)]
     reference = [sys.executable, str(HERE / "references" / "ner_trainer.py"), "--data", str(args.data)]
@@ -143,14 +144,20 @@ def main() -> None:
     commands = {
         "reference": [*reference, "--sampling", "random"],
         "reference-grouped": [*reference, "--sampling", "group_by_length"],
-        "bertkit": [sys.executable, str(Path(__file__).resolve()), "--run-bertkit", "--data", str(args.data), *common],
+        "bertkit": [
+            *[sys.executable, str(Path(__file__).resolve()), "--run-bertkit", "--data", str(args.data), *common],
+            *["--max-steps", str(args.max_steps)],
+        ],
     }
     rows = []
     for name in args.runs.split(","):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.append(run_process(commands[name.strip()]))
-    report = {"max_steps": args.max_steps, "rows": rows, "padding": padding_report(args), "machine": machine()}
-    (OUT / "ner.json").write_text(json.dumps(report, indent=2))
+    report = {"max_steps": args.max_steps, "seed": args.seed, "rows": rows, "padding": padding_report(args)}
+    report["machine"] = machine()
+    tag = "-".join(name.strip() for name in args.runs.split(","))
+    tag += ("-epoch" if args.max_steps <= 0 else f"-{args.max_steps}steps") + f"-seed{args.seed}"
+    (OUT / f"ner-{tag}.json").write_text(json.dumps(report, indent=2))
     print_report(report)
 
 

@@ -1,6 +1,6 @@
 """Extractive-QA benchmark: `bertkit finetune` (question-answering) vs a transformers.Trainer reference (run_qa.py).
 
-SQuAD v1.1 dev (/work/shared/data/squad/dev-v1.1.json; the train file is not available here) split by article: the
+SQuAD v1.1 dev (../shared/data/squad/dev-v1.1.json; the train file is not available here) split by article: the
 first 38 articles train (8,582 questions), the last 10 evaluate (1,988). Same hyperparameters everywhere: packaged
 all-MiniLM-L6-v2, max_length 384, doc stride 128, batch 16, lr 5e-5, linear decay, no warmup, seed 42, bf16
 autocast on CPU, 1 epoch; n-best 20, max answer length 30. Each configuration runs in its own process, one after
@@ -36,7 +36,8 @@ sys.path.insert(0, str(HERE))
 from references.harness import machine, run_process, step_throughput  # noqa: E402
 
 OUT = HERE / "out"
-SQUAD = Path(os.environ.get("BERTKIT_BENCH_DATA", "/work/shared/data")) / "squad" / "dev-v1.1.json"
+SHARED = Path(os.environ.get("BERTKIT_BENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SQUAD = SHARED / "squad" / "dev-v1.1.json"
 RUNS = ("reference", "reference-best", "bertkit")
 TRAIN_ARTICLES = 38
 BATCH, LR, SEED = 16, 5e-5, 42

@@ -4,7 +4,7 @@ elsewhere), DataCollatorForTokenClassification (dynamic padding), seqeval on the
 
 Run by bench/ner.py in its own process; prints one JSON object (throughput and scores) as its last line.
 
-    python bench/references/ner_trainer.py --data /work/shared/data/conll2003 --max-steps 200 --sampling random
+    python bench/references/ner_trainer.py --data ../shared/data/conll2003 --max-steps 200 --sampling random
 """
 
 from __future__ import annotations

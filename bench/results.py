@@ -1,0 +1,337 @@
+"""The results table: every benchmark's measurements, bertkit next to the transformers.Trainer references.
+
+    python bench/results.py          # rebuild bench/RESULTS.md from the measurements saved in bench/out/
+    python bench/results.py --run    # run the benchmarks first (several hours on 2 CPU cores), then rebuild
+    python bench/results.py --run --only quickstart,infer
+
+Each benchmark script measures bertkit and its reference in the same run and saves JSON in bench/out/; this
+script only collects those files (the newest file wins where several hold the same row) and writes the table,
+with the machine and package versions. Nothing in the table is typed by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+TABLE = HERE / "RESULTS.md"
+PY = sys.executable
+DATA = Path(__import__("os").environ.get("BERTKIT_BENCH_DATA", HERE.parent.parent / "shared" / "data"))
+SPEEDUP = "speed-up, bertkit defaults vs pipeline defaults"
+
+RUNS: dict[str, list[list[str]]] = {
+    "quickstart": [[PY, str(HERE / "results.py"), "--quickstart"]],
+    "infer": [[PY, str(HERE / "infer.py")]],
+    "finetune": [[PY, str(HERE / "finetune.py"), "--epoch", "--json", str(OUT / "finetune.json")]],
+    "ner": [
+        [PY, str(HERE / "ner.py"), "--max-steps", "200"],
+        [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "reference,bertkit"],
+    ],
+    "qa": [
+        [PY, str(HERE / "qa.py"), "--max-steps", "60"],
+        [PY, str(HERE / "qa.py"), "--max-steps", "0", "--runs", "reference,bertkit"],
+    ],
+    "mlm": [[PY, str(HERE / "results.py"), "--recipe-run", "mlm"]],
+    "pretraining": [[PY, str(HERE / "results.py"), "--recipe-run", "pretraining"]],
+}
+
+# Shipped recipes run as they are, on local corpora made from ../shared/data, shortened with --set.
+RECIPE_RUNS: dict[str, tuple[str, str, list[str]]] = {
+    "mlm": (
+        "mlm/domain-adaptive",
+        "sst2-sentences.txt",
+        [
+            *["model.name=minilm", "task.max_length=128", "training.max_steps=300", "evaluation.steps=100"],
+            *["training.gradient_accumulation_steps=1", "data.max_train_samples=20000"],
+        ],
+    ),
+    "pretraining": (
+        "pretraining/tiny-bert-from-scratch",
+        "conll2003-documents.txt",
+        ["training.max_steps=600", "training.batch_size=32", "evaluation.steps=200", "task.tokenizer.vocab_size=8000"],
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+def run_quickstart() -> None:
+    """The README's quickstart, timed: `bertkit finetune quickstart/sentiment` into bench/out/quickstart."""
+    out = OUT / "quickstart"
+    command = ["bertkit", "finetune", "quickstart/sentiment", "--set", f"output.dir={out}", "--set"]
+    command += ["output.overwrite=true", "--log-format", "json"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    metrics = json.loads((out / "metrics.json").read_text())["splits"]["validation"]
+    summary = {"seconds": seconds, "validation": metrics, "command": "bertkit finetune quickstart/sentiment"}
+    (OUT / "quickstart.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def write_corpus(name: str) -> Path:
+    """SST-2 train sentences one per line, or CoNLL-2003 train documents (a sentence per line, blank line between
+    documents, as pre-training with next-sentence prediction needs)."""
+    import csv
+
+    path = OUT / "corpora" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if name.startswith("sst2"):
+        with (DATA / "sst2" / "train.tsv").open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
+        path.write_text("\n".join(text for text, _ in rows) + "\n", encoding="utf-8")
+        return path
+    documents: list[list[str]] = [[]]
+    sentence: list[str] = []
+    for line in [*(DATA / "conll2003" / "train.txt").read_text(encoding="utf-8").splitlines(), ""]:
+        token = line.split(" ")[0] if line.strip() else ""
+        if token == "-DOCSTART-":
+            documents.append([])
+        elif token:
+            sentence.append(token)
+        elif sentence:
+            documents[-1].append(" ".join(sentence))
+            sentence = []
+    path.write_text("\n\n".join("\n".join(d) for d in documents if d) + "\n", encoding="utf-8")
+    return path
+
+
+def run_recipe(name: str) -> None:
+    """A shipped recipe by name on a local corpus, timed; its final metrics go to bench/out/recipe-<name>.json."""
+    recipe, corpus, settings = RECIPE_RUNS[name]
+    out = OUT / f"recipe-{name}"
+    settings = [*settings, f"data.train_file={write_corpus(corpus)}", f"output.dir={out}", "output.overwrite=true"]
+    command = ["bertkit", "finetune", recipe, *[arg for s in settings for arg in ("--set", s)], "--log-format", "json"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    metrics = json.loads((out / "metrics.json").read_text())
+    summary = {"recipe": recipe, "corpus": corpus, "settings": settings[:-3], "seconds": time.perf_counter() - start}
+    summary |= {"steps": metrics["global_step"], "validation": metrics["splits"]["validation"]}
+    (OUT / f"recipe-{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def run_benchmarks(names: list[str]) -> None:
+    for name in names:
+        for command in RUNS[name]:
+            print(f"[{time.strftime('%H:%M:%S')}] {' '.join(command[1:])}", flush=True)
+            subprocess.run(command, check=True)
+
+
+# ---------------------------------------------------------------------------------------------- collecting
+def load(pattern: str) -> list[dict[str, Any]]:
+    """Every saved report matching ``pattern``, oldest first."""
+    files = sorted(OUT.glob(pattern), key=lambda p: p.stat().st_mtime)
+    return [json.loads(p.read_text()) | {"_file": p.name} for p in files]
+
+
+def rows_by_name(pattern: str) -> dict[str, dict[str, Any]]:
+    """Rows of the bench/ner.py / bench/qa.py reports matching ``pattern``: per name, the row measured over the
+    most steps (the steadiest figure), and of those the newest."""
+    rows: dict[str, dict[str, Any]] = {}
+    for report in load(pattern):
+        for row in report["rows"]:
+            if row["steps"] >= rows.get(row["name"], {}).get("steps", 0):
+                rows[row["name"]] = row | {"_file": report["_file"]}
+    return rows
+
+
+def pick(rows: dict[str, dict[str, Any]], prefix: str) -> dict[str, Any] | None:
+    return next((row for name, row in rows.items() if name.startswith(prefix)), None)
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a and b else "n/a"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}"
+
+
+# ---------------------------------------------------------------------------------------------- sections
+def quickstart_section() -> list[str]:
+    found = load("quickstart.json")
+    if not found:
+        return ["_quickstart: not measured (python bench/results.py --run --only quickstart)_", ""]
+    q = found[-1]
+    v = q["validation"]
+    return [
+        "| Run | Validation accuracy | Macro-F1 | Wall time (incl. start-up and report) |",
+        "|---|---|---|---|",
+        f"| `{q['command']}` (161 built-in sentences) | {pct(v.get('accuracy'))} | {pct(v.get('macro_f1'))} "
+        f"| {q['seconds']:.0f} s |",
+        "",
+    ]
+
+
+def infer_section() -> list[str]:
+    found = load("infer.json")
+    if not found:
+        return ["_inference: not measured (python bench/infer.py)_", ""]
+    r = found[-1]
+    facts = r["facts"]
+    lines = ["| Setup | Texts/s |", "|---|---|"]
+    lines += [f"| {name} | {rate:.1f} |" for name, rate in r["texts_per_second"].items()]
+    lines += [
+        "",
+        f"Speed-up, bertkit defaults vs pipeline defaults: **{facts[SPEEDUP]}**"
+        f"; identical labels: **{facts['labels identical, bertkit defaults vs pipeline']}** "
+        f"({facts['texts / tokens']} texts / tokens; {facts.get('labels that differ', '')}).",
+        "",
+    ]
+    if "bf16 / fp32 matmul speed, model shapes" in facts:
+        lines += [
+            f"Linear layers at the model's shapes run at {facts['linear layers fp32 / bf16 GFLOP/s (model shapes)']}"
+            f" GFLOP/s in fp32 / bf16 on this CPU ({facts['bf16 / fp32 matmul speed, model shapes']}): on the long "
+            "texts that hold most tokens, the batch-1 pipeline pads nothing, so bf16 can gain about that much there.",
+            "",
+        ]
+    return lines
+
+
+def finetune_section() -> list[str]:
+    found = load("finetune.json")
+    if not found:
+        return ["_SST-2: not measured (python bench/finetune.py --epoch --json bench/out/finetune.json)_", ""]
+    r = found[-1]
+    speed, acc = r.get("throughput", {}), r.get("accuracy", {})
+    names = {
+        "bertkit": "bertkit finetune (defaults: bf16 auto, length grouping)",
+        "trainer-default": "Trainer as run_glue.py runs by default (pad to 128, fp32)",
+        "trainer-tuned": "Trainer, best CPU settings (dynamic padding, group_by_length, bf16)",
+    }
+    bertkit = speed.get("bertkit", {}).get("steady")
+    lines = ["| System | Train samples/s (steady) | bertkit is | Dev accuracy after 1 epoch | Epoch time |"]
+    lines.append("|---|---|---|---|---|")
+    for key, label in names.items():
+        s, a = speed.get(key, {}), acc.get(key, {})
+        rate = s.get("steady")
+        accuracy = a.get("metrics", {}).get("accuracy")
+        epoch = f"{a['train_seconds'] / 60:.1f} min" if "train_seconds" in a else "not run (about an hour)"
+        vs = "" if key == "bertkit" else ratio(bertkit, rate)
+        lines.append(f"| {label} | {rate or 0:.1f} | {vs} | {pct(accuracy)} | {epoch} |")
+    return [*lines, ""]
+
+
+def ner_section() -> list[str]:
+    speed, epoch = rows_by_name("ner-*steps*.json"), rows_by_name("ner-*epoch*.json")
+    if not speed and not epoch:
+        return ["_CoNLL-2003: not measured (python bench/ner.py)_", ""]
+    bertkit = pick(speed, "bertkit")
+    lines = ["| System | Train sentences/s | bertkit is | Test P / R / F1 after 1 epoch |", "|---|---|---|---|"]
+    for name in sorted(set(speed) | set(epoch), key=lambda n: n.startswith("bertkit")):
+        rate = speed.get(name, {}).get("train_sentences_per_s")
+        test = epoch.get(name, {}).get("test")
+        scores = f"{pct(test['precision'])} / {pct(test['recall'])} / **{pct(test['f1'])}**" if test else "not run"
+        vs = "" if name.startswith("bertkit") else ratio(bertkit and bertkit["train_sentences_per_s"], rate)
+        lines.append(f"| {name} | {rate or 0:.1f} | {vs} | {scores} |")
+    return [*lines, ""]
+
+
+def qa_section() -> list[str]:
+    speed, epoch = rows_by_name("qa-*steps.json"), rows_by_name("qa-*epoch.json")
+    if not speed and not epoch:
+        return ["_SQuAD: not measured (python bench/qa.py)_", ""]
+    bertkit = pick(speed, "bertkit")
+    lines = ["| System | Train features/s | bertkit is | EM / F1 after 1 epoch | Epoch time |", "|---|---|---|---|---|"]
+    for name in sorted(set(speed) | set(epoch), key=lambda n: n.startswith("bertkit")):
+        rate = speed.get(name, {}).get("train_features_per_s")
+        row = epoch.get(name, {})
+        scores = f"{row['eval']['exact_match']:.2f} / **{row['eval']['f1']:.2f}**" if "eval" in row else "not run"
+        wall = row.get("train_wall_s") or row.get("run_wall_s")
+        vs = "" if name.startswith("bertkit") else ratio(bertkit and bertkit["train_features_per_s"], rate)
+        lines.append(f"| {name} | {rate or 0:.2f} | {vs} | {scores} | {f'{wall / 60:.0f} min' if wall else ''} |")
+    return [*lines, ""]
+
+
+def recipes_section() -> list[str]:
+    lines = ["| Recipe (shortened with --set) | Local corpus | Steps | Held-out metrics | Wall time |"]
+    lines.append("|---|---|---|---|---|")
+    found = False
+    for name in RECIPE_RUNS:
+        for r in load(f"recipe-{name}.json")[-1:]:
+            found = True
+            v = r["validation"]
+            shown = ", ".join(f"{k} {v[k]:.3f}" for k in ("perplexity", "accuracy", "nsp_accuracy") if k in v)
+            settings = " ".join(f"`{s}`" for s in r["settings"])
+            lines.append(
+                f"| `{r['recipe']}` {settings} | {r['corpus']} | {r['steps']} | {shown} | {r['seconds']:.0f} s |"
+            )
+    if not found:
+        return ["_not measured (python bench/results.py --run --only mlm,pretraining)_", ""]
+    return [*lines, ""]
+
+
+def machine_lines() -> list[str]:
+    import os
+
+    import torch
+    import transformers
+
+    import bertkit
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return [
+        f"Machine: {cpu}, {os.cpu_count()} cores, no GPU; python {platform.python_version()}, torch "
+        f"{torch.__version__}, transformers {transformers.__version__}, bertkit {bertkit.__version__}. "
+        f"Table written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+    ]
+
+
+def render() -> str:
+    sections = [
+        ("Quickstart (the README's command, offline)", quickstart_section),
+        (
+            "Inference: `bertkit classify` vs `transformers.pipeline('text-classification')` (bench/infer.py)",
+            infer_section,
+        ),
+        ("SST-2, MiniLM-L6, batch 32, lr 5e-5, max length 128 (bench/finetune.py)", finetune_section),
+        ("CoNLL-2003 NER, MiniLM-L6, batch 32, lr 5e-5, bf16, 1 epoch (bench/ner.py)", ner_section),
+        ("SQuAD v1.1 (38 articles train / 10 eval), MiniLM-L6, batch 16, bf16, 1 epoch (bench/qa.py)", qa_section),
+        ("Masked-LM and pre-training recipes on local corpora (short runs)", recipes_section),
+    ]
+    lines = ["# bertkit results", "", "Generated by `python bench/results.py` from the JSON the benchmarks saved in "]
+    lines[-1] += "`bench/out/`; re-run everything with `python bench/results.py --run`. Every ratio compares runs "
+    lines[-1] += "made on the same machine by the same benchmark script."
+    lines += ["", *machine_lines()]
+    for title, section in sections:
+        lines += [f"## {title}", "", *section()]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", action="store_true", help="run the benchmarks before writing the table")
+    parser.add_argument("--only", default=",".join(RUNS), help=f"with --run: which ones ({', '.join(RUNS)})")
+    parser.add_argument("--quickstart", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--recipe-run", choices=sorted(RECIPE_RUNS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.recipe_run:
+        run_recipe(args.recipe_run)
+        return
+    if args.quickstart:
+        run_quickstart()
+        return
+    if args.run:
+        run_benchmarks([name.strip() for name in args.only.split(",")])
+    text = render()
+    TABLE.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
