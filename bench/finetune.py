@@ -162,7 +162,8 @@ def run_trainer(work: Path, tuned: bool, steps: int | None, warmup: int) -> dict
         out["steady"], out["overall"] = steady(times, start, steps, warmup)
     else:
         predictions = trainer.predict(dev)
-        accuracy = float((np.argmax(predictions.predictions, axis=-1) == np.asarray(dev["label"])).mean())
+        # label_ids come back in the order of the predictions (not necessarily the dataset's row order)
+        accuracy = float((np.argmax(predictions.predictions, axis=-1) == predictions.label_ids).mean())
         out["metrics"] = {"accuracy": accuracy}
     return out
 

@@ -49,14 +49,14 @@ RECIPE_RUNS: dict[str, tuple[str, str, list[str]]] = {
         "mlm/domain-adaptive",
         "sst2-sentences.txt",
         [
-            *["model.name=minilm", "task.max_length=128", "training.max_steps=300", "evaluation.steps=100"],
-            *["training.gradient_accumulation_steps=1", "data.max_train_samples=20000"],
+            *["model.name=minilm", "task.max_length=128", "training.max_steps=200", "evaluation.steps=100"],
+            "training.gradient_accumulation_steps=1",
         ],
     ),
     "pretraining": (
         "pretraining/tiny-bert-from-scratch",
         "conll2003-documents.txt",
-        ["training.max_steps=600", "training.batch_size=32", "evaluation.steps=200", "task.tokenizer.vocab_size=8000"],
+        ["training.max_steps=400", "training.batch_size=32", "evaluation.steps=200", "task.tokenizer.vocab_size=8000"],
     ),
 }
 
@@ -106,7 +106,7 @@ def run_recipe(name: str) -> None:
     """A shipped recipe by name on a local corpus, timed; its final metrics go to bench/out/recipe-<name>.json."""
     recipe, corpus, settings = RECIPE_RUNS[name]
     out = OUT / f"recipe-{name}"
-    settings = [*settings, f"data.train_file={write_corpus(corpus)}", f"output.dir={out}", "output.overwrite=true"]
+    settings = [*settings, f"data.dataset={write_corpus(corpus)}", f"output.dir={out}", "output.overwrite=true"]
     command = ["bertkit", "finetune", recipe, *[arg for s in settings for arg in ("--set", s)], "--log-format", "json"]
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
