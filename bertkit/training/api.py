@@ -205,4 +205,5 @@ def run_finished(result: FinetuneResult, started: float) -> RunFinished:
         best_step=result.best_step,
         elapsed_s=time.perf_counter() - started,
         stopped_early=result.stopped_early,
+        report=str(report) if (report := Path(result.output_dir) / "report.html").is_file() else None,
     )

@@ -95,6 +95,7 @@ class RunFinished(Event):
     best_step: int | None
     elapsed_s: float
     stopped_early: bool = False
+    report: str | None = None  # the evaluation report (report.html) when one was written
 
 
 Callback = Callable[[Event], None]

@@ -55,7 +55,8 @@ def describe(event: Event) -> str | None:
     if isinstance(event, EarlyStopped):
         return f"early stop at step {event.step}: no {event.metric} improvement in {event.patience} evaluations"
     if isinstance(event, RunFinished):
-        return f"Finished in {clock(event.elapsed_s)}: model saved to {event.output_dir}"
+        done = f"Finished in {clock(event.elapsed_s)}: model saved to {event.output_dir}"
+        return done + (f"\nEvaluation report: {event.report} (also report.md, report.json)" if event.report else "")
     return None
 
 

@@ -242,7 +242,8 @@ def test_the_readme_quickstart_recipe_trains_to_completion_by_name(tiny_encoder,
     settings += ["data.max_train_samples=128", "evaluation.bootstrap_samples=50"]
     result = run_cli("finetune", "quickstart/sentiment", *[a for s in settings for a in ("--set", s)])
     assert result.exit_code == 0, result.stderr
-    assert str(out) in result.stdout + result.stderr  # where the model went is printed
+    assert f"model saved to {out}" in result.stderr  # where the model and the report went is printed
+    assert f"Evaluation report: {out / 'report.html'}" in result.stderr
     assert {"model.safetensors", "report.html", "report.json", "metrics.json"} <= {p.name for p in out.iterdir()}
     report = json.loads((out / "report.json").read_text())
     assert report["splits"]["validation"]["n_examples"] == 161  # the whole shipped dev set is evaluated
