@@ -57,6 +57,8 @@ def bertkit_recipe(args: argparse.Namespace, out: Path) -> dict:
     }
     if not full:
         training["max_steps"] = args.max_steps
+    if args.random_batches:
+        training["group_by_length"] = False
     model = {"name": "minilm"}
     if args.attention_dropout is not None:
         model["attention_dropout"] = args.attention_dropout
@@ -90,6 +92,7 @@ def run_bertkit(args: argparse.Namespace) -> dict:
     result = finetune(recipe, callbacks=[on_event])
     last, rate = step_throughput(elapsed, args.warmup_steps, BATCH, train_examples[0])
     suffix = "" if args.attention_dropout is None else f" (attention dropout {args.attention_dropout})"
+    suffix += " (random batches)" if args.random_batches else ""
     row = {
         "name": "bertkit finetune" + suffix,
         "steps": last,
@@ -126,6 +129,7 @@ def main() -> None:
     parser.add_argument("--warmup-steps", type=int, default=10, help="first steps left out of the throughput")
     parser.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated, of: {', '.join(RUNS)}")
     parser.add_argument("--attention-dropout", type=float, default=None, help="override in every run")
+    parser.add_argument("--random-batches", action="store_true", help="bertkit without length grouping")
     parser.add_argument("--seed", type=int, default=SEED, help="training seed of every run")
     parser.add_argument("--run-bertkit", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -138,6 +142,7 @@ def main() -> None:
     common = ["--warmup-steps", str(args.warmup_steps), "--seed", str(args.seed)]
     if args.attention_dropout is not None:
         common += ["--attention-dropout", str(args.attention_dropout)]
+    random_batches = ["--random-batches"] if args.random_batches else []
     reference = [sys.executable, str(HERE / "references" / "ner_trainer.py"), "--data", str(args.data)]
     reference += ["--model", str(packaged_minilm_path()), "--output", str(OUT / "ner-reference")]
     reference += [*common, "--max-steps", str(args.max_steps if args.max_steps > 0 else -1)]
@@ -146,7 +151,7 @@ def main() -> None:
         "reference-grouped": [*reference, "--sampling", "group_by_length"],
         "bertkit": [
             *[sys.executable, str(Path(__file__).resolve()), "--run-bertkit", "--data", str(args.data), *common],
-            *["--max-steps", str(args.max_steps)],
+            *["--max-steps", str(args.max_steps), *random_batches],
         ],
     }
     rows = []
@@ -157,6 +162,7 @@ def main() -> None:
     report["machine"] = machine()
     tag = "-".join(name.strip() for name in args.runs.split(","))
     tag += ("-epoch" if args.max_steps <= 0 else f"-{args.max_steps}steps") + f"-seed{args.seed}"
+    tag += "-random-batches" if args.random_batches else ""
     (OUT / f"ner-{tag}.json").write_text(json.dumps(report, indent=2))
     print_report(report)
 
