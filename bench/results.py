@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import subprocess
@@ -25,16 +26,34 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 TABLE = HERE / "RESULTS.md"
 PY = sys.executable
-DATA = Path(__import__("os").environ.get("BERTKIT_BENCH_DATA", HERE.parent.parent / "shared" / "data"))
+DATA = Path(os.environ.get("BERTKIT_BENCH_DATA", HERE.parent.parent / "shared" / "data"))
 SPEEDUP = "speed-up, bertkit defaults vs pipeline defaults"
 
 RUNS: dict[str, list[list[str]]] = {
     "quickstart": [[PY, str(HERE / "results.py"), "--quickstart"]],
     "infer": [[PY, str(HERE / "infer.py")]],
-    "finetune": [[PY, str(HERE / "finetune.py"), "--epoch", "--json", str(OUT / "finetune.json")]],
+    "finetune": [
+        [
+            *[PY, str(HERE / "finetune.py"), "--only", "bertkit,trainer-tuned,trainer-default,bertkit,trainer-tuned"],
+            *["--epoch", "--json", str(OUT / "finetune.json")],
+        ]
+    ],
     "ner": [
         [PY, str(HERE / "ner.py"), "--max-steps", "200"],
-        [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "reference,bertkit"],
+        *[
+            [
+                PY,
+                str(HERE / "ner.py"),
+                "--max-steps",
+                "0",
+                "--runs",
+                "reference,reference-grouped,bertkit",
+                "--seed",
+                seed,
+            ]
+            for seed in ("42", "1")
+        ],
+        [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit", "--random-batches", "--seed", "42"],
     ],
     "qa": [
         [PY, str(HERE / "qa.py"), "--max-steps", "60"],
@@ -283,7 +302,6 @@ def recipes_section() -> list[str]:
 
 
 def machine_lines() -> list[str]:
-    import os
 
     import torch
     import transformers
