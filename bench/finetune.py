@@ -4,6 +4,7 @@ SST-2 (../shared/data/sst2) with the packaged MiniLM (`minilm`), batch 32, lr 5e
 max length 128, seed 42 for every system:
 
 - bertkit: the engine behind `bertkit finetune` (recipe on the sst2 folder, precision auto, length grouping);
+- bertkit-stock: the same with training.speedups=false (transformers' own forward passes and torch's dropout);
 - trainer-default: transformers.Trainer as run_glue.py runs it by default (every text padded to 128, fp32);
 - trainer-tuned: the same Trainer with its best CPU settings (dynamic padding, group_by_length, bf16).
 
@@ -44,10 +45,11 @@ def steady(times: dict[int, float], start: float, steps: int, warmup: int) -> tu
 
 
 # --------------------------------------------------------------------------------------------------- bertkit
-def bertkit_recipe(out: Path, steps: int | None, logging_steps: int):
+def bertkit_recipe(out: Path, steps: int | None, logging_steps: int, speedups: bool = True):
     from bertkit.recipes.schema import Recipe
 
     training = {"batch_size": BATCH, "learning_rate": LR, "seed": SEED, "logging_steps": logging_steps}
+    training["speedups"] = speedups
     training.update({"max_steps": steps} if steps else {"epochs": 1})
     return Recipe.model_validate(
         {
@@ -62,7 +64,7 @@ def bertkit_recipe(out: Path, steps: int | None, logging_steps: int):
     )
 
 
-def run_bertkit(work: Path, steps: int | None, warmup: int) -> dict:
+def run_bertkit(work: Path, steps: int | None, warmup: int, speedups: bool = True) -> dict:
     from bertkit.training.api import finetune
     from bertkit.training.events import RunStarted, StepLogged
 
@@ -78,7 +80,8 @@ def run_bertkit(work: Path, steps: int | None, warmup: int) -> dict:
             marks["steps"] = event.step
 
     shutil.rmtree(work / "bertkit", ignore_errors=True)
-    result = finetune(bertkit_recipe(work / "bertkit", steps, 1 if steps else 100), callbacks=[on_event])
+    recipe = bertkit_recipe(work / "bertkit", steps, 1 if steps else 100, speedups)
+    result = finetune(recipe, callbacks=[on_event])
     out = {"metrics": result.metrics.get("validation", {}), "train_seconds": marks["train_seconds"]}
     if steps:
         out["steady"], out["overall"] = steady(times, marks["start"], steps, warmup)
@@ -177,8 +180,8 @@ def quiet() -> None:
 
 
 def run_system(system: str, work: Path, steps: int | None, warmup: int) -> dict:
-    if system == "bertkit":
-        return run_bertkit(work, steps, warmup)
+    if system.startswith("bertkit"):
+        return run_bertkit(work, steps, warmup, speedups=system == "bertkit")
     return run_trainer(work, system == "trainer-tuned", steps, warmup)
 
 
@@ -221,7 +224,7 @@ def best_of(runs: list[dict]) -> dict:
 def ratios(results: dict) -> None:
     if "bertkit" not in results:
         return
-    for other in ("trainer-default", "trainer-tuned"):
+    for other in ("trainer-default", "trainer-tuned", "bertkit-stock"):
         if other in results:
             steady = results["bertkit"]["steady"] / results[other]["steady"]
             overall = results["bertkit"]["overall"] / results[other]["overall"]

@@ -31,7 +31,7 @@ from references.harness import machine, run_process, step_throughput  # noqa: E4
 
 OUT = HERE / "out"
 DATA = Path(os.environ.get("BERTKIT_BENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "conll2003"
-RUNS = ("reference", "reference-grouped", "bertkit")
+RUNS = ("reference", "reference-grouped", "bertkit", "bertkit-stock")  # bertkit-stock: training.speedups=false
 BATCH, LR, SEED = 32, 5e-5, 42
 
 
@@ -59,6 +59,8 @@ def bertkit_recipe(args: argparse.Namespace, out: Path) -> dict:
         training["max_steps"] = args.max_steps
     if args.random_batches:
         training["group_by_length"] = False
+    if args.no_speedups:
+        training["speedups"] = False
     model = {"name": "minilm"}
     if args.attention_dropout is not None:
         model["attention_dropout"] = args.attention_dropout
@@ -93,6 +95,7 @@ def run_bertkit(args: argparse.Namespace) -> dict:
     last, rate = step_throughput(elapsed, args.warmup_steps, BATCH, train_examples[0])
     suffix = "" if args.attention_dropout is None else f" (attention dropout {args.attention_dropout})"
     suffix += " (random batches)" if args.random_batches else ""
+    suffix += " (speedups off)" if args.no_speedups else ""
     row = {
         "name": "bertkit finetune" + suffix,
         "steps": last,
@@ -132,6 +135,7 @@ def main() -> None:
     parser.add_argument("--random-batches", action="store_true", help="bertkit without length grouping")
     parser.add_argument("--seed", type=int, default=SEED, help="training seed of every run")
     parser.add_argument("--run-bertkit", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-speedups", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_bertkit:
         print(json.dumps(run_bertkit(args)), flush=True)
@@ -154,6 +158,7 @@ def main() -> None:
             *["--max-steps", str(args.max_steps), *random_batches],
         ],
     }
+    commands["bertkit-stock"] = [*commands["bertkit"], "--no-speedups"]
     rows = []
     for name in args.runs.split(","):
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -178,7 +183,7 @@ def print_report(report: dict) -> None:
         f"train tokens per sentence: mean {padding['mean_tokens']:.1f}, max {padding['max_tokens']}; padding share "
         f"of batches: random {shares['random']:.1%}, length-grouped {shares['grouped']:.1%}"
     )
-    bertkit = next((r for r in rows if r["name"].startswith("bertkit")), None)
+    bertkit = next((r for r in rows if r["name"].startswith("bertkit") and "speedups off" not in r["name"]), None)
     for row in rows:
         line = f"  {row['name']:<62} {row['train_sentences_per_s']:7.1f} sentences/s over {row['steps']} steps"
         if bertkit is not None and row is not bertkit:

@@ -318,6 +318,9 @@ class TrainingSection(Section):
     """Resumable checkpoints kept (older ones deleted); the best model is kept separately."""
     dataloader_workers: int = Field(0, ge=0)
     """Background processes loading batches."""
+    speedups: bool = True
+    """Shortcuts with the same maths: a sequence classifier's last layer runs for [CLS] only (its head reads no
+    other position); on CPU, dropout masks take 16 random bits per element instead of a bernoulli draw each."""
 
 
 class EvaluationSection(Section):

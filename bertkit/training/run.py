@@ -116,6 +116,11 @@ class Run:
             keep_freed_memory()
         set_seed(recipe.training.seed)
         model, notes = build_model(recipe, prepared)
+        if recipe.training.speedups:
+            from bertkit.modeling.speedups import apply_speedups
+
+            first_token = prepared.task.reads_first_token_only
+            notes += apply_speedups(model, device_type=accelerator.device.type, first_token_head=first_token)
         prepared.task.pad_to_multiple_of = pad_multiple(accelerator.device)
         optimizer = build_optimizer(model, recipe.training)
         scheduler = build_scheduler(optimizer, recipe.training, plan)
@@ -181,10 +186,12 @@ class Run:
 
     def publish(self, paths: RunPaths, prepared: PreparedData, parts: LoopParts, loop: TrainingLoop, result) -> None:
         from bertkit.io.outputs import atomic_write_json
+        from bertkit.modeling.speedups import remove_speedups
         from bertkit.training.outputs import write_bundle
 
         state = loop.state
         model = self.accelerator.unwrap_model(parts.model)
+        remove_speedups(model)  # the report and anyone holding the model get transformers' own forward passes
         data = {
             "fingerprints": prepared.fingerprints,
             "labels": prepared.task.label_names,

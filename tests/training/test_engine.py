@@ -210,3 +210,27 @@ def test_tensorboard_events_land_in_the_output_folder(tiny_encoder, tmp_path):
     tags = events.Tags()["scalars"]
     assert {"train/loss", "train/learning_rate"} <= set(tags)
     assert [e.step for e in events.Scalars("train/loss")] == [2, 4, 6, 8, 10]
+
+
+def test_speedups_keep_the_maths_and_can_be_turned_off(tiny_encoder, tmp_path):
+    # Without dropout (nothing random), the first-token last layer must train to the same weights as transformers'
+    # own forward pass; the run says which shortcuts it took, and training.speedups=false takes none.
+    def run(name, speedups):
+        out = tmp_path / name
+        events = []
+        recipe = make_recipe(tiny_encoder, out, training={"epochs": 2, "precision": "fp32", "speedups": speedups})
+        recipe.model.hidden_dropout = recipe.model.attention_dropout = 0.0
+        result = finetune(recipe, splits=make_splits(sentiment_rows(4), sentiment_rows()), callbacks=[events.append])
+        notes = [e.message for e in events if e.kind == "note"]
+        return result, weights(out), notes
+
+    fast, fast_weights, fast_notes = run("fast", True)
+    stock, stock_weights, stock_notes = run("stock", False)
+    assert any("[CLS] position only" in n and "dropout masks" in n for n in fast_notes), fast_notes
+    assert not any("speed-ups" in n for n in stock_notes)
+    # Key biases are left out: they shift every attention score of a query equally, so their true gradient is 0,
+    # and Adam scales the rounding noise left in it up to full learning-rate steps.
+    for key, value in stock_weights.items():
+        if not key.endswith("attention.self.key.bias"):
+            assert (fast_weights[key] - value).abs().max() < 2e-5, key
+    assert fast.metrics["validation"]["accuracy"] == stock.metrics["validation"]["accuracy"]

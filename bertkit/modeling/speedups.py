@@ -1,0 +1,229 @@
+"""Training shortcuts that leave the model's maths unchanged (measured in bench/finetune.py, bench/ner.py).
+
+- Cheaper CPU dropout masks. torch's CPU ``bernoulli_`` draws one random number per element, about 6 ns each:
+  12% of a MiniLM step on SST-2. Here one 64-bit random word gives four 16-bit draws, and an element is kept when
+  its draw is at or above ``round(p * 65536)`` of the 65536 values, so the drop rate is p to within 1/131072.
+  The words come from torch's global generator: seeding, the RNG state saved in checkpoints and resuming work
+  as with torch's dropout. Applied to ``nn.Dropout`` modules and, for models that follow transformers'
+  AttentionInterface (BERT, RoBERTa, ELECTRA, ...), to attention-probability dropout.
+- First-token last layer for sequence classification. The classifier of BERT-style models reads only the first
+  position ([CLS]) of the last layer. That layer still needs keys and values of every position, but its query,
+  attention output and feed-forward only for the first one: about 5/6 of a layer's matmuls are skipped (14% of
+  a 6-layer model), and the logits are those of the full computation.
+
+Nothing here changes the weights or the saved config: a model trained with them loads and runs anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ATTENTION_NAME = "bertkit_cpu"  # registered with transformers' AttentionInterface on first use
+FIRST_TOKEN_CLASSIFIERS = frozenset(
+    {
+        "BertForSequenceClassification",
+        "RobertaForSequenceClassification",
+        "XLMRobertaForSequenceClassification",
+        "CamembertForSequenceClassification",
+        "ElectraForSequenceClassification",
+    }
+)
+_WORD_MIN = -(2**63)
+
+
+# ------------------------------------------------------------------------------------------------- dropout
+def keep_mask(shape: tuple[int, ...], p: float, device: Any = None) -> Any:
+    """A boolean mask of ``shape``: True with probability 1 - p (to within 1/131072), from torch's global RNG."""
+    import torch
+
+    count = 1
+    for size in shape:
+        count *= int(size)
+    words = torch.empty((count + 3) // 4, dtype=torch.int64, device=device).random_(_WORD_MIN, None)
+    threshold = -32768 + round(p * 65536)
+    return words.view(torch.int16)[:count].view(shape) >= threshold
+
+
+def fast_dropout(x: Any, p: float, training: bool = True) -> Any:
+    """``torch.nn.functional.dropout`` with masks from :func:`keep_mask` (same scaling: kept values / (1 - p))."""
+    import torch
+
+    if not training or p == 0.0:
+        return x
+    if p >= 1.0:
+        return torch.zeros_like(x)
+    return torch.where(keep_mask(tuple(x.shape), p, x.device), x * (1.0 / (1.0 - p)), 0.0)
+
+
+def _dropout_class() -> type:
+    import torch
+
+    class FastDropout(torch.nn.Dropout):
+        """``nn.Dropout`` with :func:`fast_dropout`'s masks (no parameters: swapping the class changes nothing else)."""
+
+        def forward(self, x):
+            return fast_dropout(x, self.p, self.training)
+
+    return FastDropout
+
+
+def attention_with_fast_dropout(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    """Attention for transformers' AttentionInterface: SDPA when there is no dropout (eval, or p == 0), else the
+    eager computation with :func:`fast_dropout` on the attention probabilities."""
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if dropout == 0.0 or not module.training:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling, dropout=0.0, **kwargs)
+    if key.shape[1] != query.shape[1]:  # grouped key/value heads (not in BERT-style encoders, but be general)
+        repeat = query.shape[1] // key.shape[1]
+        key, value = key.repeat_interleave(repeat, dim=1), value.repeat_interleave(repeat, dim=1)
+    weights = torch.matmul(query, key.transpose(2, 3)) * (query.size(-1) ** -0.5 if scaling is None else scaling)
+    if attention_mask is not None:
+        if attention_mask.dtype == torch.bool:
+            weights = weights.masked_fill(~attention_mask, torch.finfo(weights.dtype).min)
+        else:
+            weights = weights + attention_mask
+    weights = fast_dropout(torch.softmax(weights, dim=-1), dropout, True)
+    return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights
+
+
+def register_attention() -> None:
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+
+    AttentionInterface.register(ATTENTION_NAME, attention_with_fast_dropout)
+    ALL_MASK_ATTENTION_FUNCTIONS.register(ATTENTION_NAME, sdpa_mask)
+
+
+def use_fast_dropout(model: Any) -> list[str]:
+    """Swap the model's dropout for :func:`fast_dropout` (in place). Returns what was swapped, for the run's notes."""
+    import torch
+
+    fast = swapped_class(torch.nn.Dropout, "dropout", _dropout_class)
+    swapped = 0
+    for module in model.modules():
+        if type(module) is torch.nn.Dropout:
+            module.__class__ = fast
+            swapped += 1
+    done = [f"{swapped} dropout layers"] if swapped else []
+    config = getattr(model, "config", None)
+    can_set = getattr(model, "_can_set_attn_implementation", None)
+    if config is not None and getattr(config, "_attn_implementation", None) == "sdpa" and can_set and can_set():
+        register_attention()
+        model.set_attn_implementation(ATTENTION_NAME)
+        done.append("attention-probability dropout")
+    return done
+
+
+def restore_attention(model: Any) -> None:
+    """Back to SDPA (the fast dropout attention only differs from it in training mode)."""
+    config = getattr(model, "config", None)
+    if config is not None and getattr(config, "_attn_implementation", None) == ATTENTION_NAME:
+        model.set_attn_implementation("sdpa")
+
+
+# ------------------------------------------------------------------------------------- first-token layer
+def bert_style_layer(layer: Any) -> bool:
+    attention = getattr(layer, "attention", None)
+    self_attention = getattr(attention, "self", None)
+    return (
+        all(hasattr(self_attention, name) for name in ("query", "key", "value", "attention_head_size", "scaling"))
+        and hasattr(attention, "output")
+        and hasattr(layer, "intermediate")
+        and hasattr(layer, "output")
+        and not getattr(layer, "is_decoder", False)
+    )
+
+
+def first_token_forward(layer: Any, hidden_states: Any, attention_mask: Any = None, *args: Any, **kwargs: Any):
+    """The forward of a BERT-style encoder layer for the first position only (output shape B x 1 x H)."""
+    attention = layer.attention.self
+    batch = hidden_states.shape[0]
+    first = hidden_states[:, :1]
+
+    def heads(projection: Any, states: Any) -> Any:
+        return projection(states).view(batch, states.shape[1], -1, attention.attention_head_size).transpose(1, 2)
+
+    mask = attention_mask
+    if mask is not None and mask.dim() == 4 and mask.shape[-2] > 1:
+        mask = mask[:, :, :1, :]
+    context, _ = attention_function(attention)(
+        attention,
+        heads(attention.query, first),
+        heads(attention.key, hidden_states),
+        heads(attention.value, hidden_states),
+        mask,
+        dropout=attention.dropout.p if attention.training else 0.0,
+        scaling=attention.scaling,
+    )
+    attended = layer.attention.output(context.reshape(batch, 1, -1).contiguous(), first)
+    return layer.output(layer.intermediate(attended), attended)
+
+
+def attention_function(attention: Any) -> Any:
+    """The function the model's own attention calls (SDPA for 'eager': the masks it gets work with both)."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    return ALL_ATTENTION_FUNCTIONS.get_interface(attention.config._attn_implementation, sdpa_attention_forward)
+
+
+def use_first_token_last_layer(model: Any) -> bool:
+    """Make a sequence classifier compute its last layer for the first position only. False when the model is
+    not one whose head is known to read only that position, or its layers are not BERT-style."""
+    if type(model).__name__ not in FIRST_TOKEN_CLASSIFIERS:
+        return False
+    layers = getattr(getattr(getattr(model, "base_model", None), "encoder", None), "layer", None)
+    if not layers or not bert_style_layer(layers[-1]):
+        return False
+    last = layers[-1]
+    last.__class__ = swapped_class(type(last), "first_token", lambda: {"forward": first_token_forward})
+    return True
+
+
+def restore_last_layer(model: Any) -> None:
+    layers = getattr(getattr(getattr(model, "base_model", None), "encoder", None), "layer", None)
+    if layers and getattr(type(layers[-1]), "_bertkit_original", None) is not None:
+        layers[-1].__class__ = type(layers[-1])._bertkit_original
+
+
+# ------------------------------------------------------------------------------------------------- engine
+def apply_speedups(model: Any, *, device_type: str, first_token_head: bool) -> list[str]:
+    """Apply what fits this model and device; returns a note for the run log (empty when nothing applied)."""
+    applied = []
+    if first_token_head and use_first_token_last_layer(model):
+        applied.append("the last layer computed for the [CLS] position only (the classifier reads no other)")
+    if device_type == "cpu":
+        swapped = use_fast_dropout(model)
+        if swapped:
+            applied.append(f"CPU dropout masks drawn four per 64-bit random word ({', '.join(swapped)})")
+    if not applied:
+        return []
+    return ["speed-ups (same maths; training.speedups=false turns them off): " + "; ".join(applied)]
+
+
+def remove_speedups(model: Any) -> None:
+    """Give the model back its stock forward passes (before it is handed to code that may need every position)."""
+    import torch
+
+    restore_last_layer(model)
+    restore_attention(model)
+    for module in model.modules():
+        original = getattr(type(module), "_bertkit_original", None)
+        if original is torch.nn.Dropout:
+            module.__class__ = original
+
+
+_SWAPPED: dict[tuple[type, str], type] = {}
+
+
+def swapped_class(base: type, kind: str, make: Any) -> type:
+    """A subclass of ``base`` with bertkit's forward (made once per base class). ``make`` returns either the class
+    itself or the attributes to add; the subclass remembers ``base`` so that :func:`remove_speedups` can undo it."""
+    if (base, kind) not in _SWAPPED:
+        made = make()
+        cls = made if isinstance(made, type) else type(f"{base.__name__}_{kind}", (base,), made)
+        cls._bertkit_original = base
+        _SWAPPED[base, kind] = cls
+    return _SWAPPED[base, kind]
