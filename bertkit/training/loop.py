@@ -16,7 +16,7 @@ from bertkit.errors import TrainingError
 from bertkit.tasks.base import EncodedSplit, Task
 from bertkit.training.checkpoints import save_best, save_checkpoint
 from bertkit.training.events import EarlyStopped, EvaluationDone, EventBus, StepLogged
-from bertkit.training.optim import TrainingPlan, clip_gradients
+from bertkit.training.optim import TrainingPlan, clip_gradients, trained_parameters
 from bertkit.training.outputs import RunPaths
 from bertkit.training.state import RunState
 
@@ -56,6 +56,7 @@ class TrainingLoop:
         self.loss_batches = 0
         self.samples = 0
         self.grad_norm: float | None = None
+        self.parameters = trained_parameters(parts.accelerator, parts.model)
         self.session_steps = 0
         self.train_seconds = 0.0
         self.clock = time.perf_counter()
@@ -94,7 +95,7 @@ class TrainingLoop:
             loss = model(**self.p.task.forward_inputs(batch)).loss
             accelerator.backward(loss)
             if accelerator.sync_gradients and self.training.max_grad_norm:
-                self.grad_norm = clip_gradients(accelerator, model, self.training.max_grad_norm)
+                self.grad_norm = clip_gradients(accelerator, self.parameters, self.training.max_grad_norm)
             self.p.optimizer.step()
             self.p.optimizer.zero_grad(set_to_none=True)
         self.loss_sum += loss.detach().float()

@@ -64,10 +64,13 @@ def parameter_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
             full = f"{module_name}.{param_name}" if module_name else param_name
             if is_norm or param_name == "bias":
                 no_decay.add(full)
+    from bertkit.modeling.speedups import extra_parameters
+
     decay, plain = [], []
     for name, param in model.named_parameters():
         if param.requires_grad:
             (plain if name in no_decay else decay).append(param)
+    decay += extra_parameters(model)  # word-embedding rows trained outside the module (speed-ups)
     return [
         {"params": decay, "weight_decay": weight_decay},
         {"params": plain, "weight_decay": 0.0},
@@ -101,8 +104,9 @@ def build_scheduler(optimizer: Any, training: Any, plan: TrainingPlan) -> Any:
     )
 
 
-def clip_gradients(accelerator: Any, model: Any, max_norm: float) -> Any:
-    """Clip the global gradient norm to ``max_norm``; returns the norm before clipping.
+def clip_gradients(accelerator: Any, parameters: list[Any], max_norm: float) -> Any:
+    """Clip the global gradient norm of ``parameters`` (the model's and :func:`trained_parameters`) to ``max_norm``;
+    returns the norm before clipping.
 
     On CPU (no gradient scaler, plain or DDP models) this is torch's clip_grad_norm_ minus its unconditional
     multiply: when the norm is already below ``max_norm`` the factor would be exactly 1.0, so the pass over every
@@ -114,10 +118,17 @@ def clip_gradients(accelerator: Any, model: Any, max_norm: float) -> Any:
     simple = accelerator.device.type == "cpu" and accelerator.scaler is None
     get_total_norm = getattr(torch.nn.utils, "get_total_norm", None)
     if not simple or get_total_norm is None or accelerator.distributed_type.value not in ("NO", "MULTI_CPU"):
-        return accelerator.clip_grad_norm_(model.parameters(), max_norm)
-    grads = [p.grad for p in model.parameters() if p.grad is not None]
+        return accelerator.clip_grad_norm_(parameters, max_norm)
+    grads = [p.grad for p in parameters if p.grad is not None]
     total = get_total_norm(grads, 2.0)
     coefficient = max_norm / (total + 1e-6)
     if coefficient < 1.0:
         torch._foreach_mul_(grads, coefficient)
     return total
+
+
+def trained_parameters(accelerator: Any, model: Any) -> list[Any]:
+    """The model's parameters plus those the speed-ups train outside it (compact embedding rows)."""
+    from bertkit.modeling.speedups import extra_parameters
+
+    return list(model.parameters()) + extra_parameters(accelerator.unwrap_model(model))

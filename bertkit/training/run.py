@@ -90,6 +90,9 @@ class Run:
         loop = TrainingLoop(parts, state)
         loop.run()
         metrics = self.final_metrics(loop)
+        from bertkit.modeling.speedups import remove_speedups
+
+        remove_speedups(accelerator.unwrap_model(parts.model))  # writes compact trained rows back first
         checksums = parameter_checksums(accelerator, parts.model)
         if len(set(checksums)) > 1:
             self.bus.note(f"processes ended with different parameters: {checksums}", level="warning")
@@ -117,10 +120,7 @@ class Run:
         set_seed(recipe.training.seed)
         model, notes = build_model(recipe, prepared)
         if recipe.training.speedups:
-            from bertkit.modeling.speedups import apply_speedups
-
-            first_token = prepared.task.reads_first_token_only
-            notes += apply_speedups(model, device_type=accelerator.device.type, first_token_head=first_token)
+            notes += self.apply_speedups(model, prepared)
         prepared.task.pad_to_multiple_of = pad_multiple(accelerator.device)
         optimizer = build_optimizer(model, recipe.training)
         scheduler = build_scheduler(optimizer, recipe.training, plan)
@@ -150,6 +150,19 @@ class Run:
             bus=self.bus,
         )
         return parts, state, notes
+
+    def apply_speedups(self, model: Any, prepared: PreparedData) -> list[str]:
+        from bertkit.modeling.speedups import apply_speedups, training_token_ids
+
+        token_ids = None
+        if self.accelerator.num_processes == 1 and self.recipe.training.weight_decay == 0.0:
+            token_ids = training_token_ids(prepared.train.features) | {int(prepared.tokenizer.pad_token_id)}
+        return apply_speedups(
+            model,
+            device_type=self.accelerator.device.type,
+            first_token_head=prepared.task.reads_first_token_only,
+            token_ids=token_ids,
+        )
 
     def attach_file_writers(self, paths: RunPaths, state: RunState) -> None:
         if not self.accelerator.is_main_process:

@@ -42,7 +42,7 @@ def padded_batch(seed: int = 1) -> dict[str, torch.Tensor]:
     for row, length in enumerate(lengths):
         ids[row, :length] = torch.randint(5, VOCAB, (length,), generator=generator)
         mask[row, :length] = 1
-    return {"input_ids": ids + 2, "attention_mask": mask, "labels": torch.tensor([0, 2, 1, 2])}
+    return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor([0, 2, 1, 2])}
 
 
 def loss_and_grads(model, batch):
@@ -178,3 +178,67 @@ def test_models_it_does_not_know_are_left_alone():
     )
     assert not speedups.use_first_token_last_layer(distil)
     assert speedups.apply_speedups(distil, device_type="cuda", first_token_head=True) == []
+
+
+# -------------------------------------------------------------------------------------------- used rows
+def adamw_steps(model, params, batches, steps=3):
+    optimizer = torch.optim.AdamW(params, lr=1e-2, weight_decay=0.0)
+    for step in range(steps):
+        optimizer.zero_grad()
+        model(**batches[step % len(batches)]).loss.backward()
+        optimizer.step()
+
+
+def test_used_rows_train_exactly_like_the_full_matrix_and_leave_the_other_rows_alone():
+    stock = tiny("Bert").train()
+    fast = copy.deepcopy(stock)
+    batches = [padded_batch(1), padded_batch(2)]
+    used = set().union(*(b["input_ids"].unique().tolist() for b in batches))
+    rows = speedups.use_used_rows(fast, used)
+    assert rows is not None and rows.shape == (len(used - {0}), 32)  # the padding row (padding_idx) never trains
+    assert "bert.embeddings.word_embeddings.weight" in dict(fast.named_parameters())  # keys unchanged
+    adamw_steps(stock, list(stock.parameters()), batches)
+    adamw_steps(fast, [p for p in fast.parameters() if p.requires_grad] + speedups.extra_parameters(fast), batches)
+    state = fast.state_dict()  # reading the state writes the compact rows back into the full matrix
+    for name, value in stock.state_dict().items():
+        assert torch.allclose(state[name], value, atol=1e-6), name
+    before = tiny("Bert").bert.embeddings.word_embeddings.weight
+    unused = sorted(set(range(VOCAB)) - used)
+    assert torch.equal(state["bert.embeddings.word_embeddings.weight"][unused], before[unused])
+
+
+def test_used_rows_look_up_unseen_tokens_and_follow_loaded_weights():
+    model = tiny("Bert").eval()
+    batch = padded_batch(1)
+    with torch.no_grad():
+        expected = model(**batch).logits
+    speedups.use_used_rows(model, {5, 6, 7})  # most tokens of the batch are outside the trained rows
+    with torch.no_grad():
+        assert torch.allclose(model(**batch).logits, expected, atol=1e-6)
+    other = tiny("Bert")
+    with torch.no_grad():
+        other.bert.embeddings.word_embeddings.weight.add_(1.0)
+    model.load_state_dict(other.state_dict())  # e.g. resuming, or loading the best checkpoint
+    rows = speedups.extra_parameters(model)[0]
+    assert torch.equal(rows, other.bert.embeddings.word_embeddings.weight[[5, 6, 7]])
+    speedups.remove_speedups(model)
+    assert type(model.bert.embeddings.word_embeddings) is torch.nn.Embedding
+    assert model.bert.embeddings.word_embeddings.weight.requires_grad
+    assert speedups.extra_parameters(model) == []
+
+
+def test_used_rows_are_not_used_when_the_embeddings_are_tied_or_most_rows_train():
+    from transformers import BertConfig, BertForMaskedLM
+
+    config = BertConfig(
+        vocab_size=VOCAB, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+    )
+    assert speedups.use_used_rows(BertForMaskedLM(config), {5, 6}) is None  # the decoder shares the matrix
+    assert speedups.use_used_rows(tiny("Bert"), set(range(VOCAB))) is None
+
+
+def test_training_token_ids_reads_the_features_column():
+    import datasets
+
+    features = datasets.Dataset.from_dict({"input_ids": [[2, 7, 3], [2, 9, 9, 3]], "labels": [0, 1]})
+    assert speedups.training_token_ids(features) == {2, 3, 7, 9}
