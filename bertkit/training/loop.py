@@ -95,7 +95,8 @@ class TrainingLoop:
             loss = model(**self.p.task.forward_inputs(batch)).loss
             accelerator.backward(loss)
             if accelerator.sync_gradients and self.training.max_grad_norm:
-                self.grad_norm = clip_gradients(accelerator, self.parameters, self.training.max_grad_norm)
+                fold_into = self.p.optimizer if self.training.speedups else None
+                self.grad_norm = clip_gradients(accelerator, self.parameters, self.training.max_grad_norm, fold_into)
             self.p.optimizer.step()
             self.p.optimizer.zero_grad(set_to_none=True)
         self.loss_sum += loss.detach().float()

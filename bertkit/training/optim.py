@@ -104,14 +104,16 @@ def build_scheduler(optimizer: Any, training: Any, plan: TrainingPlan) -> Any:
     )
 
 
-def clip_gradients(accelerator: Any, parameters: list[Any], max_norm: float) -> Any:
+def clip_gradients(accelerator: Any, parameters: list[Any], max_norm: float, optimizer: Any = None) -> Any:
     """Clip the global gradient norm of ``parameters`` (the model's and :func:`trained_parameters`) to ``max_norm``;
     returns the norm before clipping.
 
     On CPU (no gradient scaler, plain or DDP models) this is torch's clip_grad_norm_ minus its unconditional
     multiply: when the norm is already below ``max_norm`` the factor would be exactly 1.0, so the pass over every
-    gradient is skipped (bit-identical results; the host sync it needs costs nothing on CPU). Elsewhere Accelerate's
-    clip_grad_norm_ runs (it unscales fp16 gradients and knows FSDP/DeepSpeed).
+    gradient is skipped (bit-identical results; the host sync it needs costs nothing on CPU). With ``optimizer``
+    (a fused AdamW, training.speedups) the factor is not applied in a pass of its own either: the fused kernel
+    divides each gradient by its ``grad_scale`` as it reads it (the same maths as torch's clipping, rounded once
+    differently). Elsewhere Accelerate's clip_grad_norm_ runs (it unscales fp16 gradients and knows FSDP/DeepSpeed).
     """
     import torch
 
@@ -119,11 +121,18 @@ def clip_gradients(accelerator: Any, parameters: list[Any], max_norm: float) -> 
     get_total_norm = getattr(torch.nn.utils, "get_total_norm", None)
     if not simple or get_total_norm is None or accelerator.distributed_type.value not in ("NO", "MULTI_CPU"):
         return accelerator.clip_grad_norm_(parameters, max_norm)
+    inner = getattr(optimizer, "optimizer", optimizer)  # under Accelerate's AcceleratedOptimizer
+    fold = inner is not None and bool(inner.defaults.get("fused"))
+    if fold:
+        inner.grad_scale = None  # this step's factor, if any, is set below
     grads = [p.grad for p in parameters if p.grad is not None]
     total = get_total_norm(grads, 2.0)
     coefficient = max_norm / (total + 1e-6)
     if coefficient < 1.0:
-        torch._foreach_mul_(grads, coefficient)
+        if fold:
+            inner.grad_scale = ((total + 1e-6) / max_norm).to(torch.float32)
+        else:
+            torch._foreach_mul_(grads, coefficient)
     return total
 
 

@@ -55,3 +55,38 @@ def test_warmup_then_schedule(kind):
     else:
         assert scheduler.get_last_lr()[0] == pytest.approx(0.0, abs=1e-12)  # decayed to zero at max_steps
         assert rates[3:] == sorted(rates[3:], reverse=True) and rates[3] < 1.0
+
+
+@pytest.mark.parametrize("norm", [0.05, 100.0])  # clipped, and below the limit
+def test_clipping_folded_into_the_fused_optimizer_matches_clipping_the_gradients(norm):
+    import types
+
+    import torch
+
+    from bertkit.training.optim import clip_gradients
+
+    accelerator = types.SimpleNamespace(
+        device=torch.device("cpu"), scaler=None, distributed_type=types.SimpleNamespace(value="NO")
+    )
+
+    def train(fold):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=0.1, fused=True)
+        norms = []
+        for step in range(4):
+            x = torch.randn(32, 8, generator=torch.Generator().manual_seed(step))
+            model(x).pow(2).sum().backward()
+            norms.append(
+                float(clip_gradients(accelerator, list(model.parameters()), norm, optimizer if fold else None))
+            )
+            optimizer.step()
+            optimizer.zero_grad()
+        return norms, [p.detach().clone() for p in model.parameters()]
+
+    plain_norms, plain = train(False)
+    folded_norms, folded = train(True)
+    assert folded_norms == pytest.approx(plain_norms, rel=1e-5)
+    assert (plain_norms[0] > norm) == (norm == 0.05)
+    for a, b in zip(plain, folded, strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
