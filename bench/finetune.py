@@ -260,7 +260,7 @@ def main() -> None:
     import torch
 
     print(f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.2f} at start", flush=True)
-    report: dict = {}
+    report: dict = {"steps": args.steps, "warmup_steps": args.warmup_steps}
     with tempfile.TemporaryDirectory(prefix="bench-finetune-") as tmp:
         work = Path(tmp)
         print(f"Throughput (batch {BATCH}, steady state after step {args.warmup_steps}):", flush=True)

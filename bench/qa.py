@@ -33,12 +33,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from references.harness import machine, run_process, step_throughput  # noqa: E402
+from references.harness import best_of, machine, run_process, step_throughput  # noqa: E402
 
 OUT = HERE / "out"
 SHARED = Path(os.environ.get("BERTKIT_BENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SQUAD = SHARED / "squad" / "dev-v1.1.json"
-RUNS = ("reference", "reference-best", "bertkit")
+RUNS = ("reference", "reference-best", "bertkit", "bertkit-stock")  # bertkit-stock: training.speedups=false
 TRAIN_ARTICLES = 38
 BATCH, LR, SEED = 16, 5e-5, 42
 
@@ -65,6 +65,8 @@ def bertkit_recipe(args: argparse.Namespace, out: Path) -> dict:
         "precision": "bf16",
         "logging_steps": args.warmup_steps,
     }
+    if args.no_speedups:
+        training["speedups"] = False
     if not full:
         training["max_steps"] = args.max_steps
         data["max_eval_samples"] = 32  # the final evaluation is not what is measured here
@@ -102,6 +104,7 @@ def run_bertkit(args: argparse.Namespace) -> dict:
     result = finetune(recipe, callbacks=[on_event])
     last, rate = step_throughput(elapsed, args.warmup_steps, BATCH, features[0])
     suffix = "" if args.attention_dropout is None else f" (attention dropout {args.attention_dropout})"
+    suffix += " (speedups off)" if args.no_speedups else ""
     row = {
         "name": "bertkit finetune" + suffix,
         "steps": last,
@@ -143,6 +146,7 @@ def main() -> None:
     parser.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated, of: {', '.join(RUNS)}")
     parser.add_argument("--attention-dropout", type=float, default=None, help="override in every run")
     parser.add_argument("--run-bertkit", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-speedups", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--train-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--eval-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -166,11 +170,13 @@ def main() -> None:
         "bertkit": [sys.executable, str(Path(__file__).resolve()), "--run-bertkit", *files, *common],
     }
     commands["bertkit"] += ["--max-steps", str(args.max_steps)]
+    commands["bertkit-stock"] = [*commands["bertkit"], "--no-speedups"]
     names = [name.strip() for name in args.runs.split(",")]
     rows = []
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.append(run_process(commands[name]))
+    rows = best_of(rows, "train_features_per_s")
     report = {"max_steps": args.max_steps, "rows": rows, "padding": padding_report(train_file), "machine": machine()}
     OUT.mkdir(parents=True, exist_ok=True)
     tag = "-".join(names) + ("-epoch" if args.max_steps <= 0 else f"-{args.max_steps}steps")
@@ -183,7 +189,7 @@ def print_report(report: dict) -> None:
     print(f"SQuAD v1.1 by article (38 train / 10 eval), MiniLM-L6, batch {BATCH}, lr {LR}, bf16, CPU")
     shares = ", ".join(f"{name} {share:.1%}" for name, share in padding["padding_share"].items())
     print(f"bertkit features: {padding['features']}, mean {padding['mean_tokens']:.0f} tokens; padding share: {shares}")
-    bertkit = next((r for r in rows if r["name"].startswith("bertkit")), None)
+    bertkit = next((r for r in rows if r["name"].startswith("bertkit") and "speedups off" not in r["name"]), None)
     for row in rows:
         rate = row["train_features_per_s"]
         epoch_min = row["train_features"] / rate / 60

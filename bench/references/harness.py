@@ -39,3 +39,14 @@ def step_throughput(elapsed: dict[int, float], first: int, batch_size: int, item
     last = max(elapsed)
     done = min(last * batch_size, items) - first * batch_size
     return last, done / (elapsed[last] - elapsed[first])
+
+
+def best_of(rows: list[dict[str, Any]], rate_key: str) -> list[dict[str, Any]]:
+    """One row per name: with a name run several times (``--runs a,b,a,b``, interleaved so that both see the same
+    load), the fastest run, which the machine's other load disturbed least; every run's rate is kept in ``rates``."""
+    best: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        rates = [*best.get(row["name"], {}).get("rates", []), row[rate_key]]
+        keep = row if row[rate_key] >= best.get(row["name"], {}).get(rate_key, 0.0) else best[row["name"]]
+        best[row["name"]] = keep | {"rates": rates}
+    return list(best.values())
