@@ -169,6 +169,10 @@ class TokenClassificationTask(Section):
     """Scheme of the tags in the data. iob1 data is converted to iob2; the scheme is saved with the model."""
     label_all_subwords: bool = False
     """Train on every subword of a word (default: only the first). Scoring is always per word."""
+    token_weighted_loss: bool = True
+    """Every labeled token weighs the same in the training loss, whatever batch it lands in (the batch's summed
+    loss over its windows times the mean labeled tokens per window). false: the mean over each batch's tokens, as
+    transformers' models compute it, which gives the tokens of short, length-grouped batches more weight."""
     max_length: int = Field(256, ge=16)
     """Window length in tokens; longer sentences are split into overlapping windows, never cut."""
     stride: int = Field(64, ge=0)

@@ -212,6 +212,10 @@ class Task(ABC):
     def forward_inputs(self, batch: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in batch.items() if k in self.model_inputs}
 
+    def training_loss(self, model: Any, batch: dict[str, Any]) -> Any:
+        """The loss of one training batch (by default the model's own, a mean over the batch)."""
+        return model(**self.forward_inputs(batch)).loss
+
     # ------------------------------------------------------------------------------------------ evaluation
     @abstractmethod
     def eval_reduce(self, outputs: Any, batch: dict[str, Any]) -> dict[str, Any]:

@@ -92,7 +92,7 @@ class TrainingLoop:
     def train_batch(self, batch: dict[str, Any]) -> None:
         accelerator, model = self.p.accelerator, self.p.model
         with accelerator.accumulate(model):
-            loss = model(**self.p.task.forward_inputs(batch)).loss
+            loss = self.p.task.training_loss(model, batch)
             accelerator.backward(loss)
             if accelerator.sync_gradients and self.training.max_grad_norm:
                 fold_into = self.p.optimizer if self.training.speedups else None

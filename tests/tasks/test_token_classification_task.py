@@ -270,3 +270,64 @@ def test_entity_scores_equal_seqeval(scheme):
     assert ours["accuracy"] == pytest.approx(accuracy_score(gold, predicted))
     _, _, per_type, _ = precision_recall_fscore_support(gold, predicted, average=None)
     assert [ours[f"f1_{t}"] for t in ("LOC", "ORG", "PER")] == pytest.approx(list(per_type))
+
+
+def loss_setup(tokenizer, **spec):
+    task = make_task(**spec)
+    long_words = WORDS * 3
+    splits = splits_of([(WORDS[:2], TAGS[:2]), (long_words, TAGS * 3)])
+    task.setup(splits)
+    task.pad_token_id = tokenizer.pad_token_id
+    encoded = task.prepare(splits, tokenizer)
+    return task, encoded["train"].features
+
+
+class FixedLogits:
+    """A stand-in model: the same logits for every call, whatever the inputs (labels are not passed to it)."""
+
+    def __init__(self, logits):
+        self.logits = logits
+
+    def __call__(self, **inputs):
+        import torch
+
+        assert "labels" not in inputs
+        return SimpleNamespace(logits=self.logits, loss=torch.tensor(float("nan")))
+
+
+def test_token_weighted_loss_counts_every_labeled_token_the_same(tokenizer):
+    import torch
+    import torch.nn.functional as F
+
+    task, features = loss_setup(tokenizer)
+    labeled = [sum(1 for t in row if t != IGNORE_INDEX) for row in features["labels"]]
+    assert labeled == [2, 15]  # first subword of each word
+    assert task.labeled_per_feature == pytest.approx(8.5)
+    batch = task.collate([features[i] for i in range(2)])
+    logits = torch.randn(*batch["labels"].shape, len(LABELS), generator=torch.Generator().manual_seed(0))
+    loss = task.training_loss(FixedLogits(logits), batch)
+    per_token = F.cross_entropy(
+        logits.flatten(0, 1), batch["labels"].flatten(), ignore_index=IGNORE_INDEX, reduction="none"
+    )
+    assert float(loss) == pytest.approx(float(per_token.sum()) / (2 * 8.5), rel=1e-6)
+    # a batch of the short sentence alone: its 2 tokens weigh 1/8.5 each, not 1/2 as in a per-batch mean
+    short = task.collate([features[0]])
+    short_loss = task.training_loss(FixedLogits(logits[:1, : short["labels"].shape[1]]), short)
+    short_tokens = F.cross_entropy(
+        logits[0, : short["labels"].shape[1]], short["labels"][0], ignore_index=IGNORE_INDEX, reduction="sum"
+    )
+    assert float(short_loss) == pytest.approx(float(short_tokens) / 8.5, rel=1e-6)
+
+
+def test_per_batch_mean_loss_when_token_weighting_is_off(tokenizer):
+    task, features = loss_setup(tokenizer, token_weighted_loss=False)
+    assert task.labeled_per_feature is None
+    batch = task.collate([features[0]])
+    calls = []
+
+    def forward(**inputs):
+        calls.append(inputs)
+        return SimpleNamespace(loss="the model's own")
+
+    assert task.training_loss(forward, batch) == "the model's own"
+    assert "labels" in calls[0]
