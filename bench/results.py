@@ -275,6 +275,7 @@ def ner_section() -> list[str]:
     lines = [head + " | Mean F1 |", "|---|---|---|" + "---|" * (len(seeds) + 1)]
     for name in sorted(set(speed) | set(f1), key=lambda n: (n.startswith("bertkit"), n)):
         rate = speed.get(name, {}).get("train_sentences_per_s")
+        other_steps = speed.get(name, {}).get("steps", steps) != steps
         vs = (
             ""
             if name == "bertkit finetune" or rate is None
@@ -283,7 +284,8 @@ def ner_section() -> list[str]:
         scores = f1.get(name, {})
         cells = [pct(scores.get(seed)) if seed in scores else "" for seed in seeds]
         mean = pct(sum(scores.values()) / len(scores)) if scores else ""
-        lines.append(f"| {name} | {f'{rate:.1f}' if rate else ''} | {vs} | {' | '.join(cells)} | {mean} |")
+        shown = f"{rate:.1f}" + (f" ({speed[name]['steps']} steps)" if other_steps else "") if rate else ""
+        lines.append(f"| {name} | {shown} | {vs} | {' | '.join(cells)} | {mean} |")
     return [*lines, ""]
 
 
@@ -292,15 +294,26 @@ def qa_section() -> list[str]:
     if not speed and not epoch:
         return ["_SQuAD: not measured (python bench/qa.py)_", ""]
     bertkit = pick(speed, "bertkit finetune")
-    lines = ["| System | Train features/s | bertkit is | EM / F1 after 1 epoch | Epoch time |", "|---|---|---|---|---|"]
+    head = "| System | Train features/s | bertkit is | EM / F1 after 1 epoch | Epoch time | Measured (speed / epoch) |"
+    lines = [head, "|---|---|---|---|---|---|"]
     for name in sorted(set(speed) | set(epoch), key=lambda n: n.startswith("bertkit")):
         rate = speed.get(name, {}).get("train_features_per_s")
         row = epoch.get(name, {})
         scores = f"{row['eval']['exact_match']:.2f} / **{row['eval']['f1']:.2f}**" if "eval" in row else "not run"
         wall = row.get("train_wall_s") or row.get("run_wall_s")
         vs = "" if name == "bertkit finetune" else ratio(bertkit and bertkit["train_features_per_s"], rate)
-        lines.append(f"| {name} | {rate or 0:.2f} | {vs} | {scores} | {f'{wall / 60:.0f} min' if wall else ''} |")
+        when = f"{measured(speed.get(name))} / {measured(row)}"
+        lines.append(
+            f"| {name} | {rate or 0:.2f} | {vs} | {scores} | {f'{wall / 60:.0f} min' if wall else ''} | {when} |"
+        )
     return [*lines, ""]
+
+
+def measured(row: dict[str, Any] | None) -> str:
+    """When the report a row comes from was written (UTC), or '-'."""
+    if not row or "_file" not in row:
+        return "-"
+    return time.strftime("%m-%d %H:%M", time.gmtime((OUT / row["_file"]).stat().st_mtime))
 
 
 def recipes_section() -> list[str]:
