@@ -83,9 +83,6 @@ def attention_with_fast_dropout(module, query, key, value, attention_mask, scali
 
     if dropout == 0.0 or not module.training:
         return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling, dropout=0.0, **kwargs)
-    if key.shape[1] != query.shape[1]:  # grouped key/value heads (not in BERT-style encoders, but be general)
-        repeat = query.shape[1] // key.shape[1]
-        key, value = key.repeat_interleave(repeat, dim=1), value.repeat_interleave(repeat, dim=1)
     weights = torch.matmul(query, key.transpose(2, 3)) * (query.size(-1) ** -0.5 if scaling is None else scaling)
     if attention_mask is not None:
         if attention_mask.dtype == torch.bool:

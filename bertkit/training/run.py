@@ -92,7 +92,9 @@ class Run:
         metrics = self.final_metrics(loop)
         from bertkit.modeling.speedups import remove_speedups
 
-        remove_speedups(accelerator.unwrap_model(parts.model))  # writes compact trained rows back first
+        # Before the checksums, the saved folder and its report: compact embedding rows written back, and
+        # transformers' own forward passes for anyone who holds the model afterwards.
+        remove_speedups(accelerator.unwrap_model(parts.model))
         checksums = parameter_checksums(accelerator, parts.model)
         if len(set(checksums)) > 1:
             self.bus.note(f"processes ended with different parameters: {checksums}", level="warning")
@@ -199,12 +201,10 @@ class Run:
 
     def publish(self, paths: RunPaths, prepared: PreparedData, parts: LoopParts, loop: TrainingLoop, result) -> None:
         from bertkit.io.outputs import atomic_write_json
-        from bertkit.modeling.speedups import remove_speedups
         from bertkit.training.outputs import write_bundle
 
         state = loop.state
-        model = self.accelerator.unwrap_model(parts.model)
-        remove_speedups(model)  # the report and anyone holding the model get transformers' own forward passes
+        model = self.accelerator.unwrap_model(parts.model)  # stock forward passes again: see execute()
         data = {
             "fingerprints": prepared.fingerprints,
             "labels": prepared.task.label_names,
