@@ -10,6 +10,11 @@
   position ([CLS]) of the last layer. That layer still needs keys and values of every position, but its query,
   attention output and feed-forward only for the first one: about 5/6 of a layer's matmuls are skipped (14% of
   a 6-layer model), and the logits are those of the full computation.
+- Labeled-positions last layer for token classification (training only). The loss reads the last layer only
+  where a token has a label (the first subword of each word, by default): the layer's attention still runs for
+  every position, but its output projection and feed-forward (3/4 of its matmuls) only for the labeled ones;
+  the other positions' outputs are zeros that the loss ignores (CoNLL-2003: 69% of the padded positions are
+  labeled). Evaluation and prediction always compute every position.
 
 - Only the vocabulary rows the training data uses. Rows of the word-embedding matrix for tokens that never occur
   in the training features get an exactly-zero gradient at every step, so AdamW (without weight decay) never
@@ -24,18 +29,13 @@ Nothing here changes the weights or the saved config: a model trained with them 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any
 
 ATTENTION_NAME = "bertkit_cpu"  # registered with transformers' AttentionInterface on first use
-FIRST_TOKEN_CLASSIFIERS = frozenset(
-    {
-        "BertForSequenceClassification",
-        "RobertaForSequenceClassification",
-        "XLMRobertaForSequenceClassification",
-        "CamembertForSequenceClassification",
-        "ElectraForSequenceClassification",
-    }
-)
+BERT_STYLE_FAMILIES = ("Bert", "Roberta", "XLMRoberta", "Camembert", "Electra")
+FIRST_TOKEN_CLASSIFIERS = frozenset(f"{family}ForSequenceClassification" for family in BERT_STYLE_FAMILIES)
+LABELED_POSITION_CLASSIFIERS = frozenset(f"{family}ForTokenClassification" for family in BERT_STYLE_FAMILIES)
 _WORD_MIN = -(2**63)
 
 
@@ -60,7 +60,9 @@ def fast_dropout(x: Any, p: float, training: bool = True) -> Any:
         return x
     if p >= 1.0:
         return torch.zeros_like(x)
-    return torch.where(keep_mask(tuple(x.shape), p, x.device), x * (1.0 / (1.0 - p)), 0.0)
+    # Two multiplications, not torch.where: the same values (x * 0 or x * 1, then the scale, rounded as torch's
+    # dropout rounds), but the backward pass is two multiplications too instead of a where with new zeros.
+    return x * keep_mask(tuple(x.shape), p, x.device).to(x.dtype) * (1.0 / (1.0 - p))
 
 
 def _dropout_class() -> type:
@@ -179,18 +181,64 @@ def use_first_token_last_layer(model: Any) -> bool:
     not one whose head is known to read only that position, or its layers are not BERT-style."""
     if type(model).__name__ not in FIRST_TOKEN_CLASSIFIERS:
         return False
-    layers = getattr(getattr(getattr(model, "base_model", None), "encoder", None), "layer", None)
-    if not layers or not bert_style_layer(layers[-1]):
+    last = last_layer(model)
+    if last is None or not bert_style_layer(last):
         return False
-    last = layers[-1]
     last.__class__ = swapped_class(type(last), "first_token", lambda: {"forward": first_token_forward})
     return True
 
 
 def restore_last_layer(model: Any) -> None:
+    last = last_layer(model)
+    if last is not None and getattr(type(last), "_bertkit_original", None) is not None:
+        last.__class__ = type(last)._bertkit_original
+        last.__dict__.pop("_bertkit_positions", None)
+
+
+def last_layer(model: Any) -> Any:
+    """The model's last encoder layer (None when it has no ``base_model.encoder.layer``)."""
     layers = getattr(getattr(getattr(model, "base_model", None), "encoder", None), "layer", None)
-    if layers and getattr(type(layers[-1]), "_bertkit_original", None) is not None:
-        layers[-1].__class__ = type(layers[-1])._bertkit_original
+    return layers[-1] if layers else None
+
+
+# ---------------------------------------------------------------------------------- labeled-positions layer
+def selected_positions_forward(layer: Any, hidden_states: Any, attention_mask: Any = None, *args: Any, **kwargs: Any):
+    """The forward of a BERT-style encoder layer whose output is computed only at the flat positions (row-major
+    over batch x length) set by :func:`labeled_positions`; zeros elsewhere. Stock forward when none are set or
+    the layer is not training."""
+    positions = layer.__dict__.get("_bertkit_positions")
+    if positions is None or not layer.training:
+        return type(layer)._bertkit_original.forward(layer, hidden_states, attention_mask, *args, **kwargs)
+    context, _ = layer.attention.self(hidden_states, attention_mask, **kwargs)
+    attended = layer.attention.output(context.flatten(0, 1)[positions], hidden_states.flatten(0, 1)[positions])
+    out = layer.output(layer.intermediate(attended), attended)
+    full = out.new_zeros(hidden_states.shape[0] * hidden_states.shape[1], out.shape[-1])
+    return full.index_copy(0, positions, out).view(*hidden_states.shape[:2], -1)
+
+
+def use_labeled_positions_last_layer(model: Any) -> bool:
+    """Let a token classifier compute its last layer only where the training labels are (see
+    :func:`labeled_positions`). False when the model is not one whose head is per position, or not BERT-style."""
+    last = last_layer(model)
+    if type(model).__name__ not in LABELED_POSITION_CLASSIFIERS or last is None or not bert_style_layer(last):
+        return False
+    last.__class__ = swapped_class(type(last), "labeled_positions", lambda: {"forward": selected_positions_forward})
+    return True
+
+
+@contextmanager
+def labeled_positions(model: Any, labels: Any, ignore_index: int = -100):
+    """Within this block a model prepared by :func:`use_labeled_positions_last_layer` computes its last layer only
+    where ``labels`` (batch x length) is not ``ignore_index``; any other model is left as it is."""
+    last = last_layer(getattr(model, "module", model))  # DistributedDataParallel wraps the model
+    if last is None or getattr(type(last), "_bertkit_kind", None) != "labeled_positions":
+        yield
+        return
+    last.__dict__["_bertkit_positions"] = (labels.flatten() != ignore_index).nonzero().squeeze(1)
+    try:
+        yield
+    finally:
+        last.__dict__.pop("_bertkit_positions", None)
 
 
 # ------------------------------------------------------------------------------------------- used rows
@@ -288,15 +336,18 @@ def restore_embeddings(model: Any) -> None:
 
 # ------------------------------------------------------------------------------------------------- engine
 def apply_speedups(
-    model: Any, *, device_type: str, first_token_head: bool, token_ids: set[int] | None = None
+    model: Any, *, device_type: str, head_reads: str = "all", token_ids: set[int] | None = None
 ) -> list[str]:
     """Apply what fits this model and device; returns a note for the run log (empty when nothing applied).
 
-    ``token_ids``: the ids in the training features, when only their embedding rows may be trained (one process,
+    ``head_reads``: what of the last layer the task's training loss reads ("first": position 0, "labeled": the
+    positions with a label, inside :func:`labeled_positions`, "all"). ``token_ids``: the ids in the training features, when only their embedding rows may be trained (one process,
     no weight decay); the caller then adds :func:`extra_parameters` to the optimizer."""
     applied = []
-    if first_token_head and use_first_token_last_layer(model):
+    if head_reads == "first" and use_first_token_last_layer(model):
         applied.append("the last layer computed for the [CLS] position only (the classifier reads no other)")
+    if head_reads == "labeled" and use_labeled_positions_last_layer(model):
+        applied.append("the last layer's feed-forward computed only at labeled positions in training")
     if token_ids is not None and device_type == "cpu":  # the compact rows are not moved with the model
         rows = use_used_rows(model, token_ids)
         if rows is not None:
@@ -333,6 +384,6 @@ def swapped_class(base: type, kind: str, make: Any) -> type:
     if (base, kind) not in _SWAPPED:
         made = make()
         cls = made if isinstance(made, type) else type(f"{base.__name__}_{kind}", (base,), made)
-        cls._bertkit_original = base
+        cls._bertkit_original, cls._bertkit_kind = base, kind
         _SWAPPED[base, kind] = cls
     return _SWAPPED[base, kind]

@@ -91,7 +91,9 @@ class Task(ABC):
     default_metric: str = "loss"  # picks the best checkpoint unless evaluation.metric says otherwise
     model_inputs: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask", "token_type_ids", "labels")
     needs_fast_tokenizer: ClassVar[bool] = False
-    reads_first_token_only: ClassVar[bool] = False  # the head reads the last layer at position 0 ([CLS]) only
+    # What of the last layer the training loss reads: "all", "first" (position 0, [CLS]) or "labeled" (positions
+    # with a label, inside bertkit.modeling.speedups.labeled_positions): the speed-ups skip the rest.
+    head_reads: ClassVar[str] = "all"
 
     def __init__(self, spec: Any) -> None:
         self.spec = spec  # the recipe's task section (bertkit.recipes.schema)

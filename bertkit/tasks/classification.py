@@ -31,7 +31,7 @@ def class_names_of(feature: Any) -> list[str] | None:
 class TextClassificationTask(Task):
     task_type: ClassVar[str] = "text-classification"
     auto_model_class: ClassVar[str] = "AutoModelForSequenceClassification"
-    reads_first_token_only: ClassVar[bool] = True
+    head_reads: ClassVar[str] = "first"
     default_metric: str = "accuracy"
 
     def __init__(self, spec: Any) -> None:

@@ -162,7 +162,7 @@ class Run:
         return apply_speedups(
             model,
             device_type=self.accelerator.device.type,
-            first_token_head=prepared.task.reads_first_token_only,
+            head_reads=prepared.task.head_reads,
             token_ids=token_ids,
         )
 

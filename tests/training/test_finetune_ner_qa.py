@@ -97,6 +97,25 @@ def test_ner_recipe_trains_and_the_folder_serves_transformers_and_bertkit_ner(ti
     assert scores["f1"] == pytest.approx(metrics["f1"]) and scores["accuracy"] == pytest.approx(metrics["accuracy"])
 
 
+def test_ner_speedups_train_the_same_weights_as_the_stock_forward(tiny_encoder, ner_files):
+    # Without dropout the labeled-positions last layer (and the other shortcuts) must train the stock weights.
+    from safetensors.torch import load_file
+
+    data = {"train_file": str(ner_files / "train.txt"), "validation_file": str(ner_files / "dev.txt")}
+    found = {}
+    for speedups in (True, False):
+        out = ner_files / f"speedups-{speedups}"
+        write_recipe(ner_files / "ner.yaml", tiny_encoder, NER_TASK, data, out, epochs=2, speedups=speedups)
+        args = ["--set", "model.hidden_dropout=0", "--set", "model.attention_dropout=0", "--log-format", "plain"]
+        result = run_cli("finetune", ner_files / "ner.yaml", *args)
+        assert result.exit_code == 0, result.stderr
+        assert ("labeled positions" in result.stderr) is speedups
+        found[speedups] = load_file(out / "model.safetensors")
+    for key, value in found[False].items():
+        if not key.endswith("attention.self.key.bias"):  # true gradient 0: see tests/training/test_engine.py
+            assert (found[True][key] - value).abs().max() < 2e-5, key
+
+
 def entities_to_tags(text: str, entities: list[dict]) -> list[str]:
     """`bertkit ner` entities (character offsets) -> IOB2 tags of the text's space-separated words."""
     starts, position = [], 0
