@@ -341,8 +341,9 @@ def apply_speedups(
     """Apply what fits this model and device; returns a note for the run log (empty when nothing applied).
 
     ``head_reads``: what of the last layer the task's training loss reads ("first": position 0, "labeled": the
-    positions with a label, inside :func:`labeled_positions`, "all"). ``token_ids``: the ids in the training features, when only their embedding rows may be trained (one process,
-    no weight decay); the caller then adds :func:`extra_parameters` to the optimizer."""
+    positions with a label, inside :func:`labeled_positions`, "all"). ``token_ids``: the ids in the training
+    features, when only their embedding rows may be trained (one process, no weight decay); the caller then adds
+    :func:`extra_parameters` to the optimizer."""
     applied = []
     if head_reads == "first" and use_first_token_last_layer(model):
         applied.append("the last layer computed for the [CLS] position only (the classifier reads no other)")
