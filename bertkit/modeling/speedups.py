@@ -10,11 +10,8 @@
   position ([CLS]) of the last layer. That layer still needs keys and values of every position, but its query,
   attention output and feed-forward only for the first one: about 5/6 of a layer's matmuls are skipped (14% of
   a 6-layer model), and the logits are those of the full computation.
-- Labeled-positions last layer for token classification (training only). The loss reads the last layer only
-  where a token has a label (the first subword of each word, by default): the layer's attention still runs for
-  every position, but its output projection and feed-forward (3/4 of its matmuls) only for the labeled ones;
-  the other positions' outputs are zeros that the loss ignores (CoNLL-2003: 69% of the padded positions are
-  labeled). Evaluation and prediction always compute every position.
+- Padding-free layers for token classification (training only, bertkit.modeling.packing): every layer's
+  matmuls run on the batch's real tokens only, the last layer's feed-forward only at the labeled positions.
 
 - Only the vocabulary rows the training data uses. Rows of the word-embedding matrix for tokens that never occur
   in the training features get an exactly-zero gradient at every step, so AdamW (without weight decay) never
@@ -29,13 +26,12 @@ Nothing here changes the weights or the saved config: a model trained with them 
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Any
 
 ATTENTION_NAME = "bertkit_cpu"  # registered with transformers' AttentionInterface on first use
 BERT_STYLE_FAMILIES = ("Bert", "Roberta", "XLMRoberta", "Camembert", "Electra")
 FIRST_TOKEN_CLASSIFIERS = frozenset(f"{family}ForSequenceClassification" for family in BERT_STYLE_FAMILIES)
-LABELED_POSITION_CLASSIFIERS = frozenset(f"{family}ForTokenClassification" for family in BERT_STYLE_FAMILIES)
+TOKEN_CLASSIFIERS = frozenset(f"{family}ForTokenClassification" for family in BERT_STYLE_FAMILIES)
 _WORD_MIN = -(2**63)
 
 
@@ -192,53 +188,12 @@ def restore_last_layer(model: Any) -> None:
     last = last_layer(model)
     if last is not None and getattr(type(last), "_bertkit_original", None) is not None:
         last.__class__ = type(last)._bertkit_original
-        last.__dict__.pop("_bertkit_positions", None)
 
 
 def last_layer(model: Any) -> Any:
     """The model's last encoder layer (None when it has no ``base_model.encoder.layer``)."""
     layers = getattr(getattr(getattr(model, "base_model", None), "encoder", None), "layer", None)
     return layers[-1] if layers else None
-
-
-# ---------------------------------------------------------------------------------- labeled-positions layer
-def selected_positions_forward(layer: Any, hidden_states: Any, attention_mask: Any = None, *args: Any, **kwargs: Any):
-    """The forward of a BERT-style encoder layer whose output is computed only at the flat positions (row-major
-    over batch x length) set by :func:`labeled_positions`; zeros elsewhere. Stock forward when none are set or
-    the layer is not training."""
-    positions = layer.__dict__.get("_bertkit_positions")
-    if positions is None or not layer.training:
-        return type(layer)._bertkit_original.forward(layer, hidden_states, attention_mask, *args, **kwargs)
-    context, _ = layer.attention.self(hidden_states, attention_mask, **kwargs)
-    attended = layer.attention.output(context.flatten(0, 1)[positions], hidden_states.flatten(0, 1)[positions])
-    out = layer.output(layer.intermediate(attended), attended)
-    full = out.new_zeros(hidden_states.shape[0] * hidden_states.shape[1], out.shape[-1])
-    return full.index_copy(0, positions, out).view(*hidden_states.shape[:2], -1)
-
-
-def use_labeled_positions_last_layer(model: Any) -> bool:
-    """Let a token classifier compute its last layer only where the training labels are (see
-    :func:`labeled_positions`). False when the model is not one whose head is per position, or not BERT-style."""
-    last = last_layer(model)
-    if type(model).__name__ not in LABELED_POSITION_CLASSIFIERS or last is None or not bert_style_layer(last):
-        return False
-    last.__class__ = swapped_class(type(last), "labeled_positions", lambda: {"forward": selected_positions_forward})
-    return True
-
-
-@contextmanager
-def labeled_positions(model: Any, labels: Any, ignore_index: int = -100):
-    """Within this block a model prepared by :func:`use_labeled_positions_last_layer` computes its last layer only
-    where ``labels`` (batch x length) is not ``ignore_index``; any other model is left as it is."""
-    last = last_layer(getattr(model, "module", model))  # DistributedDataParallel wraps the model
-    if last is None or getattr(type(last), "_bertkit_kind", None) != "labeled_positions":
-        yield
-        return
-    last.__dict__["_bertkit_positions"] = (labels.flatten() != ignore_index).nonzero().squeeze(1)
-    try:
-        yield
-    finally:
-        last.__dict__.pop("_bertkit_positions", None)
 
 
 # ------------------------------------------------------------------------------------------- used rows
@@ -341,14 +296,17 @@ def apply_speedups(
     """Apply what fits this model and device; returns a note for the run log (empty when nothing applied).
 
     ``head_reads``: what of the last layer the task's training loss reads ("first": position 0, "labeled": the
-    positions with a label, inside :func:`labeled_positions`, "all"). ``token_ids``: the ids in the training
-    features, when only their embedding rows may be trained (one process, no weight decay); the caller then adds
-    :func:`extra_parameters` to the optimizer."""
+    positions with a label, inside :func:`bertkit.modeling.packing.packed_tokens`, "all"). ``token_ids``: the ids
+    in the training features, when only their embedding rows may be trained (one process, no weight decay); the
+    caller then adds :func:`extra_parameters` to the optimizer."""
     applied = []
     if head_reads == "first" and use_first_token_last_layer(model):
         applied.append("the last layer computed for the [CLS] position only (the classifier reads no other)")
-    if head_reads == "labeled" and use_labeled_positions_last_layer(model):
-        applied.append("the last layer's feed-forward computed only at labeled positions in training")
+    if head_reads == "labeled" and type(model).__name__ in TOKEN_CLASSIFIERS:
+        from bertkit.modeling.packing import use_packed_encoder
+
+        if use_packed_encoder(model, bert_style_layer):
+            applied.append("layers run on the real tokens only (no padding), the last one at labeled positions only")
     if token_ids is not None and device_type == "cpu":  # the compact rows are not moved with the model
         rows = use_used_rows(model, token_ids)
         if rows is not None:
@@ -367,8 +325,11 @@ def remove_speedups(model: Any) -> None:
     """Give the model back its stock forward passes (before it is handed to code that may need every position)."""
     import torch
 
+    from bertkit.modeling.packing import restore_encoder
+
     restore_embeddings(model)
     restore_last_layer(model)
+    restore_encoder(model)
     restore_attention(model)
     for module in model.modules():
         original = getattr(type(module), "_bertkit_original", None)

@@ -92,7 +92,7 @@ class Task(ABC):
     model_inputs: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask", "token_type_ids", "labels")
     needs_fast_tokenizer: ClassVar[bool] = False
     # What of the last layer the training loss reads: "all", "first" (position 0, [CLS]) or "labeled" (positions
-    # with a label, inside bertkit.modeling.speedups.labeled_positions): the speed-ups skip the rest.
+    # with a label, inside bertkit.modeling.packing.packed_tokens): the speed-ups skip the rest.
     head_reads: ClassVar[str] = "all"
 
     def __init__(self, spec: Any) -> None:

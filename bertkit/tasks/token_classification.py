@@ -234,18 +234,18 @@ class TokenClassificationTask(Task):
         """With token_weighted_loss: the batch's summed token losses over (windows x mean labeled tokens per
         window): on average the model's per-batch mean, but a token in a batch of short sentences no longer
         counts more than one in a batch of long ones (measured on CoNLL-2003, bench/ner.py: +0.35 test F1 after
-        one epoch with length-grouped batches, on both seeds tried). With the speed-ups the model's last layer is
-        computed only at the labeled positions (the loss reads no other)."""
-        from bertkit.modeling.speedups import labeled_positions
+        one epoch with length-grouped batches, on both seeds tried). With the speed-ups the model's layers skip the
+        padding and its last layer computes only the labeled positions (the loss reads no other)."""
+        from bertkit.modeling.packing import packed_tokens
 
         labels = batch["labels"]
         if self.labeled_per_feature is None:
-            with labeled_positions(model, labels, IGNORE_INDEX):
+            with packed_tokens(model, batch.get("attention_mask"), labels, IGNORE_INDEX):
                 return super().training_loss(model, batch)
         import torch.nn.functional as F
 
         inputs = {k: v for k, v in self.forward_inputs(batch).items() if k != "labels"}
-        with labeled_positions(model, labels, IGNORE_INDEX):
+        with packed_tokens(model, batch.get("attention_mask"), labels, IGNORE_INDEX):
             logits = model(**inputs).logits
         total = F.cross_entropy(
             logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE_INDEX, reduction="sum"

@@ -173,73 +173,11 @@ def test_models_it_does_not_know_are_left_alone():
         vocab_size=VOCAB, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
     )
     assert not speedups.use_first_token_last_layer(BertForTokenClassification(config))
-    assert not speedups.use_labeled_positions_last_layer(distil_tokens(config))
     distil = DistilBertForSequenceClassification(
         DistilBertConfig(vocab_size=VOCAB, dim=32, n_layers=1, n_heads=2, hidden_dim=32)
     )
     assert not speedups.use_first_token_last_layer(distil)
     assert speedups.apply_speedups(distil, device_type="cuda", head_reads="first") == []
-
-
-def distil_tokens(bert_config):
-    from transformers import DistilBertConfig, DistilBertForTokenClassification
-
-    return DistilBertForTokenClassification(DistilBertConfig(vocab_size=VOCAB, dim=32, n_layers=1, n_heads=2))
-
-
-# ------------------------------------------------------------------------------ labeled-positions layer
-def tagged_batch(seed: int = 1) -> dict[str, torch.Tensor]:
-    """The padded batch with per-position tags: -100 on padding, [CLS] and some continuation subwords."""
-    batch = padded_batch(seed)
-    generator = torch.Generator().manual_seed(seed + 1)
-    labels = torch.randint(0, 3, batch["input_ids"].shape, generator=generator)
-    labels[batch["attention_mask"] == 0] = -100
-    labels[:, 0] = -100
-    labels[0, 3:5] = -100
-    labels[2, 1] = -100
-    return {**batch, "labels": labels}
-
-
-def test_labeled_positions_last_layer_gives_the_same_loss_and_gradients_only_inside_its_block():
-    from bertkit.modeling.speedups import labeled_positions
-
-    for arch in ("Bert", "Roberta", "Electra"):
-        stock = tiny(arch, head="TokenClassification").train()
-        short = copy.deepcopy(stock)
-        assert speedups.use_labeled_positions_last_layer(short)
-        batch = tagged_batch()
-        logits, grads = loss_and_grads(stock, batch)
-        with labeled_positions(short, batch["labels"]):
-            short_logits, short_grads = loss_and_grads(short, batch)
-        labeled = batch["labels"] != -100
-        assert torch.allclose(short_logits[labeled], logits[labeled], atol=1e-5), arch
-        assert not torch.allclose(short_logits[~labeled], logits[~labeled], atol=1e-3)  # not computed there
-        assert set(short_grads) == set(grads)
-        for name, grad in grads.items():
-            assert torch.allclose(short_grads[name], grad, atol=1e-5), (arch, name)
-        assert "_bertkit_positions" not in speedups.last_layer(short).__dict__  # cleared on leaving
-        assert torch.allclose(short(**batch).logits, logits, atol=1e-5)  # outside the block: every position
-        with labeled_positions(short.eval(), batch["labels"]), torch.no_grad():  # evaluation: every position
-            assert torch.allclose(short(**batch).logits, stock.eval()(**batch).logits, atol=1e-5)
-
-
-def test_labeled_positions_apply_only_to_token_classifiers_and_are_undone():
-    from bertkit.modeling.speedups import labeled_positions
-
-    classifier = tiny("Bert")
-    assert not speedups.use_labeled_positions_last_layer(classifier)
-    with labeled_positions(classifier, tagged_batch()["labels"]):  # nothing to do: a no-op
-        pass
-    tagger = tiny("Bert", head="TokenClassification", hidden=0.1, attention=0.1)
-    notes = speedups.apply_speedups(tagger, device_type="cpu", head_reads="labeled")
-    assert "labeled positions" in notes[0]
-    batch = tagged_batch()
-    with labeled_positions(tagger.train(), batch["labels"]), torch.autocast("cpu", dtype=torch.bfloat16):
-        out = tagger(**batch)  # dropout and bf16 on the shortened layer
-    out.loss.backward()
-    assert torch.isfinite(out.loss)
-    speedups.remove_speedups(tagger)
-    assert type(speedups.last_layer(tagger)).__name__ == "BertLayer"
 
 
 # -------------------------------------------------------------------------------------------- used rows
