@@ -17,9 +17,11 @@ matrices side by side (same products, one cast of the input under autocast inste
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
-PACKING = "_bertkit_packing"  # encoder attribute, set inside packed_tokens(): (real token rows, last-layer rows)
+PACKING = "_bertkit_packing"  # encoder attribute, set inside packed_tokens(): the batch's Layout
+ATTENTION_GROUPS = 4  # attention calls per layer for batches of uneven lengths
+SPLIT_BELOW = 0.75
 
 
 def encoder_of(model: Any) -> Any:
@@ -55,16 +57,72 @@ def packed_tokens(model: Any, attention_mask: Any, labels: Any = None, ignore_in
     if encoder is None or getattr(type(encoder), "_bertkit_kind", None) != "packed" or attention_mask is None:
         yield
         return
-    real = attention_mask.flatten() != 0
-    rows = real.nonzero().squeeze(1)
-    last_rows = None
-    if labels is not None:
-        last_rows = (labels.flatten()[rows] != ignore_index).nonzero().squeeze(1)
-    encoder.__dict__[PACKING] = (rows, last_rows)
+    encoder.__dict__[PACKING] = layout(attention_mask, labels, ignore_index)
     try:
         yield
     finally:
         encoder.__dict__.pop(PACKING, None)
+
+
+class Layout(NamedTuple):
+    """Where a batch's real tokens are: ``rows`` (N flat positions, row-major over batch x length), attention
+    ``groups`` (sequence indices, the gather index of their padded block into the N tokens plus one zero row,
+    the block's length), ``back`` (each token's row in the groups' concatenated outputs) and ``last_rows`` (the
+    tokens the last layer computes; None: all)."""
+
+    rows: Any
+    groups: list[tuple[Any, Any, int]]
+    back: Any
+    last_rows: Any
+
+
+def layout(attention_mask: Any, labels: Any = None, ignore_index: int = -100) -> Layout:
+    import torch
+
+    batch, length = attention_mask.shape
+    real = attention_mask.flatten() != 0
+    rows = real.nonzero().squeeze(1)
+    slot = torch.full((batch * length,), len(rows), dtype=torch.long, device=rows.device)
+    slot[rows] = torch.arange(len(rows), device=rows.device)
+    spans = (real.view(batch, length) * torch.arange(1, length + 1, device=rows.device)).amax(1).tolist()
+    positions, groups = [], []
+    for sequences, span in attention_groups(spans):
+        index = torch.tensor(sequences, device=rows.device)
+        flat = (index[:, None] * length + torch.arange(span, device=rows.device)).flatten()
+        positions.append(flat)
+        groups.append((index, slot[flat], span))
+    where = torch.full((batch * length,), -1, dtype=torch.long, device=rows.device)
+    flat = torch.cat(positions)
+    where[flat] = torch.arange(len(flat), device=rows.device)
+    last_rows = None
+    if labels is not None:
+        last_rows = (labels.flatten().index_select(0, rows) != ignore_index).nonzero().squeeze(1)
+    return Layout(rows, groups, where.index_select(0, rows), last_rows)
+
+
+def attention_groups(spans: list[int]) -> list[tuple[list[int], int]]:
+    """Sequences (by index) and the padded length each attention call uses. One call for the whole batch unless
+    splitting the length-sorted batch into ``ATTENTION_GROUPS`` calls cuts the attention matrices' cells (sum of
+    sequences x length^2) to under ``SPLIT_BELOW`` of one call's: random batches of uneven lengths."""
+    whole = [(list(range(len(spans))), max(spans, default=0))]
+    if len(spans) < 2 * ATTENTION_GROUPS:
+        return whole
+    order = sorted(range(len(spans)), key=lambda i: -spans[i])
+    size = -(-len(spans) // ATTENTION_GROUPS)
+    split = [(order[i : i + size], spans[order[i]]) for i in range(0, len(order), size)]
+    cells = sum(len(sequences) * span**2 for sequences, span in split)
+    return split if cells < SPLIT_BELOW * len(spans) * whole[0][1] ** 2 else whole
+
+
+def group_mask(mask: Any, sequences: Any, span: int, whole: bool) -> Any:
+    """The model's attention mask cut to one attention group (its sequences, the first ``span`` positions)."""
+    if mask is None or whole:
+        return mask
+    if mask.shape[0] > 1:
+        mask = mask.index_select(0, sequences)
+    if mask.dim() == 4:
+        return mask[:, :, : span if mask.shape[-2] > 1 else 1, :span]
+    return mask[..., :span]
 
 
 def packed_encoder_forward(encoder: Any, hidden_states: Any, attention_mask: Any = None, *args: Any, **kwargs: Any):
@@ -82,20 +140,21 @@ def packed_encoder_forward(encoder: Any, hidden_states: Any, attention_mask: Any
     )
     if stock:
         return type(encoder)._bertkit_original.forward(encoder, hidden_states, attention_mask, *args, **kwargs)
-    rows, last_rows = packing
     batch, length = hidden_states.shape[:2]
-    tokens = hidden_states.flatten(0, 1)[rows]
+    whole = len(packing.groups) == 1 and packing.groups[0][2] == length
+    masks = [group_mask(attention_mask, sequences, span, whole) for sequences, _, span in packing.groups]
+    tokens = hidden_states.flatten(0, 1).index_select(0, packing.rows)
     layers = encoder.layer
     for number, layer in enumerate(layers):
-        keep = last_rows if number == len(layers) - 1 else None
-        tokens = packed_layer_forward(layer, tokens, rows, (batch, length), attention_mask, keep)
-    out_rows = rows if last_rows is None else rows[last_rows]
+        keep = packing.last_rows if number == len(layers) - 1 else None
+        tokens = packed_layer_forward(layer, tokens, packing, masks, keep)
+    out_rows = packing.rows if packing.last_rows is None else packing.rows.index_select(0, packing.last_rows)
     full = tokens.new_zeros(batch * length, tokens.shape[-1]).index_copy(0, out_rows, tokens)
     return BaseModelOutputWithPastAndCrossAttentions(last_hidden_state=full.view(batch, length, -1))
 
 
-def packed_layer_forward(layer: Any, tokens: Any, rows: Any, shape: tuple[int, int], mask: Any, keep: Any) -> Any:
-    """One BERT-style layer on packed tokens (N x H): attention in the padded layout, the rest per token. With
+def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[Any], keep: Any) -> Any:
+    """One BERT-style layer on packed tokens (N x H): attention on padded blocks, the rest per token. With
     ``keep`` (indices into the N tokens) the output is computed for those tokens only."""
     import torch
     import torch.nn.functional as F
@@ -103,27 +162,26 @@ def packed_layer_forward(layer: Any, tokens: Any, rows: Any, shape: tuple[int, i
     from bertkit.modeling.speedups import attention_function
 
     attention = layer.attention.self
-    batch, length = shape
     projections = (attention.query, attention.key, attention.value)
     qkv = F.linear(
         tokens,
         torch.cat([p.weight for p in projections]),
         torch.cat([p.weight.new_zeros(p.out_features) if p.bias is None else p.bias for p in projections]),
     )
-    padded = qkv.new_zeros(batch * length, qkv.shape[-1]).index_copy(0, rows, qkv)
-    padded = padded.view(batch, length, 3, -1, attention.attention_head_size)
-    query, key, value = (padded[:, :, i].transpose(1, 2) for i in range(3))
-    context, _ = attention_function(attention)(
-        attention,
-        query,
-        key,
-        value,
-        mask,
-        dropout=attention.dropout.p if attention.training else 0.0,
-        scaling=attention.scaling,
-    )
-    context = context.reshape(batch * length, -1)[rows]
+    qkv = torch.cat([qkv, qkv.new_zeros(1, qkv.shape[1])])  # row N: the padding
+    contexts = []
+    for (sequences, gather, span), mask in zip(packing.groups, masks, strict=True):
+        block = qkv.index_select(0, gather).view(len(sequences), span, 3, -1, attention.attention_head_size)
+        context, _ = attention_function(attention)(
+            attention,
+            *(block[:, :, i].transpose(1, 2) for i in range(3)),
+            mask,
+            dropout=attention.dropout.p if attention.training else 0.0,
+            scaling=attention.scaling,
+        )
+        contexts.append(context.reshape(len(sequences) * span, -1))
+    context = (contexts[0] if len(contexts) == 1 else torch.cat(contexts)).index_select(0, packing.back)
     if keep is not None:
-        context, tokens = context[keep], tokens[keep]
+        context, tokens = context.index_select(0, keep), tokens.index_select(0, keep)
     attended = layer.attention.output(context, tokens)
     return layer.output(layer.intermediate(attended), attended)
