@@ -2,16 +2,18 @@
 
 A padded batch of B sequences of length L holds N <= B x L real tokens. Every linear layer, LayerNorm, dropout
 and feed-forward of an encoder layer works per token, so here they run on the N real tokens only (one N x H
-matrix); only attention, which mixes the tokens of a sequence, sees the padded B x L layout (queries, keys and
-values are scattered into it, the context gathered back). The attention mask is the model's own, so each token
-attends to exactly what it attends to in the stock forward and its output is the same. Random batches then cost
-about what length-grouped ones do (CoNLL-2003: 62% of a random batch is padding, 5% of a grouped one).
+matrix); only attention, which mixes the tokens of a sequence, sees a padded layout (queries, keys and values are
+gathered into it, the context gathered back), split into length-sorted groups of sequences when the batch's
+lengths are uneven. The attention mask is the model's own, so each token attends to exactly what it attends to in
+the stock forward and its output is the same. On CoNLL-2003 (62% of a random batch is padding, 5% of a
+length-grouped one) random batches train 1.7x faster than without this (bench/ner.py --random-batches).
 
-For per-token heads (token classification) the last layer's output projection and feed-forward also run only at
-the positions the loss reads (the labeled ones: 73% of CoNLL-2003's real tokens); other positions of the
-encoder's output are zeros, which that loss never reads. Only in training and inside :func:`packed_tokens`;
-evaluation and prediction run the stock forward. Query, key and value come from one matmul with the three weight
-matrices side by side (same products, one cast of the input under autocast instead of three).
+For per-token heads the last layer's output projection and feed-forward also run only at the positions the loss
+reads (token classification: the labeled ones, 73% of CoNLL-2003's real tokens; masked-LM: the masked ones, and
+the masked-LM head too); other positions of the encoder's output are zeros, which that loss never reads. Only in
+training and inside :func:`packed_tokens` / :func:`masked_rows`; evaluation and prediction run the stock
+forward. Query, key and value come from one matmul with the three weight matrices side by side (same products,
+one cast of the input under autocast instead of three).
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ from typing import Any, NamedTuple
 PACKING = "_bertkit_packing"  # encoder attribute, set inside packed_tokens(): the batch's Layout
 ATTENTION_GROUPS = 4  # attention calls per layer for batches of uneven lengths
 SPLIT_BELOW = 0.75
+HEAD_ROWS = "_bertkit_rows"  # masked-LM head attribute, set inside masked_rows(): the positions it predicts
+MLM_HEADS = {  # masked-LM models whose head works on any (..., hidden) input: the head's attribute
+    "BertForMaskedLM": "cls",
+    "BertForPreTraining": "cls",
+    "RobertaForMaskedLM": "lm_head",
+    "XLMRobertaForMaskedLM": "lm_head",
+    "CamembertForMaskedLM": "lm_head",
+}
 
 
 def encoder_of(model: Any) -> Any:
@@ -185,3 +195,59 @@ def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[A
         context, tokens = context.index_select(0, keep), tokens.index_select(0, keep)
     attended = layer.attention.output(context, tokens)
     return layer.output(layer.intermediate(attended), attended)
+
+
+# ------------------------------------------------------------------------------------------- masked-LM head
+def use_masked_rows_head(model: Any) -> bool:
+    """Let a masked-LM model's prediction head run only on the masked positions inside :func:`masked_rows` (its
+    vocabulary-sized output layer is most of a small model's work: 30522 x 384 per token for MiniLM)."""
+    from bertkit.modeling.speedups import swapped_class
+
+    head = mlm_head(model)
+    if head is None:
+        return False
+    head.__class__ = swapped_class(type(head), "masked_rows", lambda: {"forward": masked_rows_head_forward})
+    return True
+
+
+def mlm_head(model: Any) -> Any:
+    name = MLM_HEADS.get(type(model).__name__)
+    return getattr(model, name, None) if name else None
+
+
+def restore_mlm_head(model: Any) -> None:
+    head = mlm_head(model)
+    if head is not None and getattr(type(head), "_bertkit_kind", None) == "masked_rows":
+        head.__class__ = type(head)._bertkit_original
+        head.__dict__.pop(HEAD_ROWS, None)
+
+
+def masked_rows_head_forward(head: Any, sequence_output: Any, *args: Any, **kwargs: Any) -> Any:
+    rows = head.__dict__.get(HEAD_ROWS)
+    if rows is not None:
+        sequence_output = sequence_output.flatten(0, 1).index_select(0, rows)
+    return type(head)._bertkit_original.forward(head, sequence_output, *args, **kwargs)
+
+
+@contextmanager
+def masked_rows(model: Any, inputs: dict[str, Any], ignore_index: int = -100):
+    """Yields the flat positions (row-major over batch x length) of the masked tokens, whose prediction logits
+    alone (rows x vocabulary) the model returns within this block, with its encoder packed as well; yields None
+    (nothing changed) for models :func:`use_masked_rows_head` did not prepare, and in evaluation."""
+    unwrapped = getattr(model, "module", model)
+    head = mlm_head(unwrapped)
+    if head is None or getattr(type(head), "_bertkit_kind", None) != "masked_rows" or not unwrapped.training:
+        yield None
+        return
+    labels = inputs["labels"]
+    needed = labels
+    if inputs.get("next_sentence_label") is not None:  # the NSP head reads position 0 ([CLS]) too
+        needed = labels.clone()
+        needed[:, 0] = 0
+    rows = (labels.flatten() != ignore_index).nonzero().squeeze(1)
+    head.__dict__[HEAD_ROWS] = rows
+    try:
+        with packed_tokens(model, inputs.get("attention_mask"), needed, ignore_index):
+            yield rows
+    finally:
+        head.__dict__.pop(HEAD_ROWS, None)

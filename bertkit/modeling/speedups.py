@@ -10,8 +10,9 @@
   position ([CLS]) of the last layer. That layer still needs keys and values of every position, but its query,
   attention output and feed-forward only for the first one: about 5/6 of a layer's matmuls are skipped (14% of
   a 6-layer model), and the logits are those of the full computation.
-- Padding-free layers for token classification (training only, bertkit.modeling.packing): every layer's
-  matmuls run on the batch's real tokens only, the last layer's feed-forward only at the labeled positions.
+- Padding-free layers for token classification and masked-LM (training only, bertkit.modeling.packing): every
+  layer's matmuls run on the batch's real tokens only, the last layer's feed-forward (and the masked-LM head)
+  only at the positions the loss reads.
 
 - Only the vocabulary rows the training data uses. Rows of the word-embedding matrix for tokens that never occur
   in the training features get an exactly-zero gradient at every step, so AdamW (without weight decay) never
@@ -302,11 +303,8 @@ def apply_speedups(
     applied = []
     if head_reads == "first" and use_first_token_last_layer(model):
         applied.append("the last layer computed for the [CLS] position only (the classifier reads no other)")
-    if head_reads == "labeled" and type(model).__name__ in TOKEN_CLASSIFIERS:
-        from bertkit.modeling.packing import use_packed_encoder
-
-        if use_packed_encoder(model, bert_style_layer):
-            applied.append("layers run on the real tokens only (no padding), the last one at labeled positions only")
+    if head_reads == "labeled":
+        applied += use_packing(model)
     if token_ids is not None and device_type == "cpu":  # the compact rows are not moved with the model
         rows = use_used_rows(model, token_ids)
         if rows is not None:
@@ -321,15 +319,29 @@ def apply_speedups(
     return ["speed-ups (same maths; training.speedups=false turns them off): " + "; ".join(applied)]
 
 
+def use_packing(model: Any) -> list[str]:
+    """Padding-free layers for token classifiers and masked-LM models, and a masked-positions-only MLM head."""
+    from bertkit.modeling.packing import MLM_HEADS, use_masked_rows_head, use_packed_encoder
+
+    done = []
+    known = type(model).__name__ in TOKEN_CLASSIFIERS or type(model).__name__ in MLM_HEADS
+    if known and use_packed_encoder(model, bert_style_layer):
+        done.append("layers run on the real tokens only (no padding), the last one at labeled positions only")
+    if use_masked_rows_head(model):
+        done.append("the masked-LM head computed at masked positions only")
+    return done
+
+
 def remove_speedups(model: Any) -> None:
     """Give the model back its stock forward passes (before it is handed to code that may need every position)."""
     import torch
 
-    from bertkit.modeling.packing import restore_encoder
+    from bertkit.modeling.packing import restore_encoder, restore_mlm_head
 
     restore_embeddings(model)
     restore_last_layer(model)
     restore_encoder(model)
+    restore_mlm_head(model)
     restore_attention(model)
     for module in model.modules():
         original = getattr(type(module), "_bertkit_original", None)

@@ -33,6 +33,8 @@ class MaskedLMTask(Task):
     auto_model_class: ClassVar[str] = "AutoModelForMaskedLM"
     default_metric: str = "perplexity"
     model_inputs: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask", "token_type_ids", "labels")
+    head_reads: ClassVar[str] = "labeled"
+    label_inputs: ClassVar[tuple[str, ...]] = ("labels",)  # targets the loss reads, not the model's inputs
 
     def __init__(self, spec: Any) -> None:
         super().__init__(spec)
@@ -192,6 +194,26 @@ class MaskedLMTask(Task):
         if self.masker is None:
             raise RuntimeError("MaskedLMTask.prepare (or encode) must run before collate")
         return self.masker
+
+    # ------------------------------------------------------------------------------------------- training
+    def training_loss(self, model: Any, batch: dict[str, Any]) -> Any:
+        """The model's own loss; with the speed-ups the same loss from logits computed at the masked positions
+        only (bertkit.modeling.packing.masked_rows), not at every position of the batch."""
+        from bertkit.modeling.packing import masked_rows
+
+        inputs = self.forward_inputs(batch)
+        with masked_rows(model, inputs, IGNORE_INDEX) as rows:
+            if rows is None:
+                return model(**inputs).loss
+            outputs = model(**{k: v for k, v in inputs.items() if k not in self.label_inputs})
+        return self.rows_loss(outputs, inputs, rows)
+
+    def rows_loss(self, outputs: Any, inputs: dict[str, Any], rows: Any) -> Any:
+        """The masked-LM loss (a mean over masked tokens, as the model's) from the logits of the masked rows."""
+        import torch.nn.functional as F
+
+        targets = inputs["labels"].flatten().index_select(0, rows)
+        return F.cross_entropy(self.mlm_logits(outputs).float(), targets)
 
     # ------------------------------------------------------------------------------------------ evaluation
     def eval_reduce(self, outputs: Any, batch: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ class PretrainingTask(MaskedLMTask):
     auto_model_class: ClassVar[str] = "AutoModelForPreTraining"
     default_metric: str = "perplexity"
     model_inputs: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask", "token_type_ids", "labels", NSP_LABEL)
+    label_inputs: ClassVar[tuple[str, ...]] = ("labels", NSP_LABEL)
 
     def __init__(self, spec: Any) -> None:
         super().__init__(spec)
@@ -119,6 +120,17 @@ class PretrainingTask(MaskedLMTask):
 
         if self.nsp:
             batch[NSP_LABEL] = torch.tensor([f[NSP_LABEL] for f in features], dtype=torch.long)
+
+    # ------------------------------------------------------------------------------------------- training
+    def rows_loss(self, outputs: Any, inputs: dict[str, Any], rows: Any) -> Any:
+        """Masked-LM loss plus next-sentence loss, as BertForPreTraining adds them."""
+        if not self.nsp:
+            return super().rows_loss(outputs, inputs, rows)
+        import torch.nn.functional as F
+
+        targets = inputs["labels"].flatten().index_select(0, rows)
+        masked = F.cross_entropy(outputs.prediction_logits.float(), targets)
+        return masked + F.cross_entropy(outputs.seq_relationship_logits.float(), inputs[NSP_LABEL])
 
     # ------------------------------------------------------------------------------------------ evaluation
     def eval_reduce(self, outputs: Any, batch: dict[str, Any]) -> dict[str, Any]:

@@ -204,3 +204,31 @@ def test_resumed_masked_lm_run_ends_exactly_like_an_uninterrupted_one(tiny_mlm, 
     assert resumed.metrics == whole.metrics
     a, b = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "cut" / "model.safetensors")
     assert all((a[k] == b[k]).all() for k in a)
+
+
+def test_speedups_train_the_same_weights_as_the_model_s_own_loss(tiny_mlm, tmp_path):
+    # Without dropout the masked-positions head and padding-free layers must train the stock weights.
+    from safetensors.torch import load_file
+
+    from bertkit.recipes.schema import Recipe
+    from bertkit.training.api import finetune
+
+    corpus = write_text_corpus(tmp_path / "corpus.txt", documents=8)
+    found, notes = {}, {}
+    for speedups in (True, False):
+        settings = recipe_dict(
+            tiny_mlm, corpus, tmp_path / str(speedups), training={"speedups": speedups, "precision": "fp32"}
+        )
+        settings["model"].update(hidden_dropout=0.0, attention_dropout=0.0)
+        events = []
+        result = finetune(Recipe.model_validate(settings), callbacks=[events.append])
+        notes[speedups] = " ".join(e.message for e in events if getattr(e, "kind", "") == "note")
+        found[speedups] = (load_file(tmp_path / str(speedups) / "model.safetensors"), result.metrics)
+    assert "masked positions only" in notes[True] and "masked positions only" not in notes[False]
+    (fast, fast_metrics), (stock, stock_metrics) = found[True], found[False]
+    for key, value in stock.items():
+        if not key.endswith("attention.self.key.bias"):  # true gradient 0: see tests/training/test_engine.py
+            assert (fast[key] - value).abs().max() < 2e-5, key
+    assert fast_metrics["validation"]["perplexity"] == pytest.approx(
+        stock_metrics["validation"]["perplexity"], rel=1e-4
+    )

@@ -196,3 +196,30 @@ def test_a_resumed_from_scratch_run_reuses_its_trained_tokenizer(tmp_path):
     finetune(recipe, resume=True, callbacks=[lambda e: notes.append(e.message) if isinstance(e, Note) else None])
     assert any("reused the tokenizer trained for this run" in note for note in notes)
     assert AutoTokenizer.from_pretrained(tmp_path / "out").get_vocab() == vocab
+
+
+def test_speedups_train_the_same_weights_as_bert_for_pretraining_s_own_loss(tiny_mlm, tmp_path):
+    # MLM + NSP with the masked-positions head and padding-free layers, without dropout: the stock weights. (A
+    # saved model, not a scratch start: tokenizers' WordPiece trainer breaks count ties differently run to run.)
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoTokenizer, BertForPreTraining
+
+    from bertkit.training.api import finetune
+
+    torch.manual_seed(0)
+    BertForPreTraining(AutoConfig.from_pretrained(tiny_mlm)).save_pretrained(tmp_path / "start")
+    AutoTokenizer.from_pretrained(tiny_mlm).save_pretrained(tmp_path / "start")
+    corpus = write_text_corpus(tmp_path / "corpus.txt", documents=12)
+    found = {}
+    for speedups in (True, False):
+        settings = scratch_recipe(corpus, tmp_path / str(speedups))
+        settings["model"] = {"name": str(tmp_path / "start"), "hidden_dropout": 0.0, "attention_dropout": 0.0}
+        del settings["task"]["tokenizer"]
+        settings["training"].update(epochs=2, precision="fp32", speedups=speedups)
+        finetune(Recipe.model_validate(settings))
+        found[speedups] = load_file(tmp_path / str(speedups) / "model.safetensors")
+    assert "cls.seq_relationship.weight" in found[True]  # the NSP head trained too
+    for key, value in found[False].items():
+        if not key.endswith("attention.self.key.bias"):  # true gradient 0: see tests/training/test_engine.py
+            assert (found[True][key] - value).abs().max() < 2e-5, key
