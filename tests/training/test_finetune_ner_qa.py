@@ -93,8 +93,10 @@ def test_ner_recipe_trains_and_the_folder_serves_transformers_and_bertkit_ner(ti
     predicted = [entities_to_tags(words, row["entities"]) for (words, _), row in zip(NER_DEV, rows, strict=True)]
     gold = [tags.split() for _, tags in NER_DEV]
     scores = entity_scores(gold, predicted, scheme="IOB2")
-    # Inference over the same windows gives the very scores the training-time evaluation reported.
-    assert scores["f1"] == pytest.approx(metrics["f1"]) and scores["accuracy"] == pytest.approx(metrics["accuracy"])
+    # Inference over the same windows gives the very entity scores the training-time evaluation reported. (Not
+    # word accuracy: `bertkit ner` outputs entities, and a word tagged I-X after O reads back as B-X from them.)
+    for name in ("precision", "recall", "f1"):
+        assert scores[name] == pytest.approx(metrics[name]), name
 
 
 def test_ner_speedups_train_the_same_weights_as_the_stock_forward(tiny_encoder, ner_files):
