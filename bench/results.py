@@ -42,22 +42,22 @@ RUNS: dict[str, list[list[str]]] = {
     "ner": [
         [
             *[PY, str(HERE / "ner.py"), "--max-steps", "300", "--runs"],
-            "bertkit,reference-grouped,reference,bertkit-stock,bertkit,reference-grouped,bertkit-stock",
+            "bertkit,reference-grouped,bertkit-stock,bertkit,reference-grouped,bertkit-stock,bertkit,reference-grouped",
+        ],
+        [PY, str(HERE / "ner.py"), "--max-steps", "300", "--runs", "bertkit,reference", "--random-batches"],
+        *[
+            [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", runs, "--seed", seed]
+            for seed, runs in (
+                ("42", "reference,reference-grouped,bertkit"),
+                ("1", "reference,reference-grouped,bertkit"),
+                ("2", "reference,bertkit"),
+                ("3", "reference,bertkit"),
+            )
         ],
         *[
-            [
-                PY,
-                str(HERE / "ner.py"),
-                "--max-steps",
-                "0",
-                "--runs",
-                "reference,reference-grouped,bertkit",
-                "--seed",
-                seed,
-            ]
+            [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit", "--random-batches", "--seed", seed]
             for seed in ("42", "1")
         ],
-        [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit", "--random-batches", "--seed", "42"],
     ],
     "qa": [
         [PY, str(HERE / "qa.py"), "--max-steps", "60", "--runs", "bertkit,reference-best,bertkit-stock,reference"],

@@ -5,12 +5,14 @@ and feed-forward of an encoder layer works per token, so here they run on the N 
 matrix); only attention, which mixes the tokens of a sequence, sees a padded layout (queries, keys and values are
 gathered into it, the context gathered back), split into length-sorted groups of sequences when the batch's
 lengths are uneven. The attention mask is the model's own, so each token attends to exactly what it attends to in
-the stock forward and its output is the same. On CoNLL-2003 (62% of a random batch is padding, 5% of a
-length-grouped one) random batches train 1.7x faster than without this (bench/ner.py --random-batches).
+the stock forward and its output is the same. Packing costs gathers and copies (~4% of a MiniLM step), so it is
+used only for batches with at least 15% padding: random batches (CoNLL-2003: 62% padding) train 1.7x faster
+with it (bench/ner.py --random-batches); length-grouped ones (5%) keep the stock layers.
 
 For per-token heads the last layer's output projection and feed-forward also run only at the positions the loss
 reads (token classification: the labeled ones, 73% of CoNLL-2003's real tokens; masked-LM: the masked ones, and
-the masked-LM head too); other positions of the encoder's output are zeros, which that loss never reads. Only in
+the masked-LM head too), with or without packing; other positions of the encoder's output are zeros, which that
+loss never reads. Only in
 training and inside :func:`packed_tokens` / :func:`masked_rows`; evaluation and prediction run the stock
 forward. Query, key and value come from one matmul with the three weight matrices side by side (same products,
 one cast of the input under autocast instead of three).
@@ -24,6 +26,8 @@ from typing import Any, NamedTuple
 PACKING = "_bertkit_packing"  # encoder attribute, set inside packed_tokens(): the batch's Layout
 ATTENTION_GROUPS = 4  # attention calls per layer for batches of uneven lengths
 SPLIT_BELOW = 0.75
+PACK_ABOVE = 0.15  # padding share from which packing pays (measured: ~4% of a step in gathers and copies)
+NOT_FOR_ATTENTION = ("use_cache", "encoder_hidden_states", "encoder_attention_mask", "cache", "past_key_values")
 HEAD_ROWS = "_bertkit_rows"  # masked-LM head attribute, set inside masked_rows(): the positions it predicts
 MLM_HEADS = {  # masked-LM models whose head works on any (..., hidden) input: the head's attribute
     "BertForMaskedLM": "cls",
@@ -78,12 +82,17 @@ class Layout(NamedTuple):
     """Where a batch's real tokens are: ``rows`` (N flat positions, row-major over batch x length), attention
     ``groups`` (sequence indices, the gather index of their padded block into the N tokens plus one zero row,
     the block's length), ``back`` (each token's row in the groups' concatenated outputs) and ``last_rows`` (the
-    tokens the last layer computes; None: all)."""
+    tokens the last layer computes; None: all). With little padding (``dense``) there are no groups."""
 
     rows: Any
     groups: list[tuple[Any, Any, int]]
     back: Any
     last_rows: Any
+    dense: bool  # little padding: the stock layers, only the last one cut to last_rows (packing would not pay)
+
+    def out_positions(self) -> Any:
+        """Flat positions of the encoder's computed outputs."""
+        return self.rows if self.last_rows is None else self.rows.index_select(0, self.last_rows)
 
 
 def layout(attention_mask: Any, labels: Any = None, ignore_index: int = -100) -> Layout:
@@ -92,6 +101,11 @@ def layout(attention_mask: Any, labels: Any = None, ignore_index: int = -100) ->
     batch, length = attention_mask.shape
     real = attention_mask.flatten() != 0
     rows = real.nonzero().squeeze(1)
+    last_rows = None
+    if labels is not None:
+        last_rows = (labels.flatten().index_select(0, rows) != ignore_index).nonzero().squeeze(1)
+    if len(rows) >= (1.0 - PACK_ABOVE) * batch * length:
+        return Layout(rows, [], None, last_rows, dense=True)
     slot = torch.full((batch * length,), len(rows), dtype=torch.long, device=rows.device)
     slot[rows] = torch.arange(len(rows), device=rows.device)
     spans = (real.view(batch, length) * torch.arange(1, length + 1, device=rows.device)).amax(1).tolist()
@@ -104,10 +118,7 @@ def layout(attention_mask: Any, labels: Any = None, ignore_index: int = -100) ->
     where = torch.full((batch * length,), -1, dtype=torch.long, device=rows.device)
     flat = torch.cat(positions)
     where[flat] = torch.arange(len(flat), device=rows.device)
-    last_rows = None
-    if labels is not None:
-        last_rows = (labels.flatten().index_select(0, rows) != ignore_index).nonzero().squeeze(1)
-    return Layout(rows, groups, where.index_select(0, rows), last_rows)
+    return Layout(rows, groups, where.index_select(0, rows), last_rows, dense=False)
 
 
 def attention_groups(spans: list[int]) -> list[tuple[list[int], int]]:
@@ -138,8 +149,6 @@ def group_mask(mask: Any, sequences: Any, span: int, whole: bool) -> Any:
 def packed_encoder_forward(encoder: Any, hidden_states: Any, attention_mask: Any = None, *args: Any, **kwargs: Any):
     """The encoder's forward on the real tokens (see the module docstring); the stock one outside
     :func:`packed_tokens`, in evaluation, with cross-attention, caches or gradient checkpointing."""
-    from transformers.modeling_outputs import BaseModelOutputWithPastAndCrossAttentions
-
     packing = encoder.__dict__.get(PACKING)
     stock = (
         packing is None
@@ -148,8 +157,10 @@ def packed_encoder_forward(encoder: Any, hidden_states: Any, attention_mask: Any
         or any(kwargs.get(name) is not None for name in ("encoder_hidden_states", "cache", "past_key_values"))
         or any(getattr(layer, "gradient_checkpointing", False) for layer in encoder.layer)
     )
-    if stock:
+    if stock or (packing.dense and packing.last_rows is None):
         return type(encoder)._bertkit_original.forward(encoder, hidden_states, attention_mask, *args, **kwargs)
+    if packing.dense:
+        return dense_encoder_forward(encoder, hidden_states, attention_mask, packing.out_positions(), kwargs)
     batch, length = hidden_states.shape[:2]
     whole = len(packing.groups) == 1 and packing.groups[0][2] == length
     masks = [group_mask(attention_mask, sequences, span, whole) for sequences, _, span in packing.groups]
@@ -158,9 +169,29 @@ def packed_encoder_forward(encoder: Any, hidden_states: Any, attention_mask: Any
     for number, layer in enumerate(layers):
         keep = packing.last_rows if number == len(layers) - 1 else None
         tokens = packed_layer_forward(layer, tokens, packing, masks, keep)
-    out_rows = packing.rows if packing.last_rows is None else packing.rows.index_select(0, packing.last_rows)
-    full = tokens.new_zeros(batch * length, tokens.shape[-1]).index_copy(0, out_rows, tokens)
+    return encoder_output(tokens, packing.out_positions(), batch, length)
+
+
+def encoder_output(tokens: Any, positions: Any, batch: int, length: int) -> Any:
+    """The encoder's output: ``tokens`` at their flat ``positions``, zeros elsewhere."""
+    from transformers.modeling_outputs import BaseModelOutputWithPastAndCrossAttentions
+
+    full = tokens.new_zeros(batch * length, tokens.shape[-1]).index_copy(0, positions, tokens)
     return BaseModelOutputWithPastAndCrossAttentions(last_hidden_state=full.view(batch, length, -1))
+
+
+def dense_encoder_forward(encoder: Any, hidden_states: Any, mask: Any, positions: Any, kwargs: dict) -> Any:
+    """Batches with little padding: the stock layers, then the last one's output projection and feed-forward only
+    at ``positions`` (its attention still reads every position)."""
+    passed = {k: v for k, v in kwargs.items() if k not in NOT_FOR_ATTENTION}
+    *layers, last = encoder.layer
+    for layer in layers:
+        hidden_states = layer(hidden_states, mask, **passed)
+    context, _ = last.attention.self(hidden_states, mask, **passed)
+    picked = hidden_states.flatten(0, 1).index_select(0, positions)
+    attended = last.attention.output(context.flatten(0, 1).index_select(0, positions), picked)
+    tokens = last.output(last.intermediate(attended), attended)
+    return encoder_output(tokens, positions, *hidden_states.shape[:2])
 
 
 def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[Any], keep: Any) -> Any:

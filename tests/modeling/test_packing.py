@@ -12,9 +12,13 @@ from bertkit.modeling.packing import encoder_of, mlm_head, packed_tokens, use_pa
 from tests.modeling.test_speedups import padded_batch, tiny
 
 
-def tagged_batch(seed: int = 1) -> dict[str, torch.Tensor]:
-    """A padded batch with per-position tags: -100 on padding, [CLS] and a few continuation subwords."""
+def tagged_batch(seed: int = 1, dense: bool = False) -> dict[str, torch.Tensor]:
+    """A padded batch with per-position tags: -100 on padding, [CLS] and a few continuation subwords. Its padding
+    share is 39% (packed layers), or 3% with ``dense`` (the stock layers, only the last one cut)."""
     batch = padded_batch(seed)
+    if dense:
+        batch["input_ids"][:, :8] = batch["input_ids"][0, :8]
+        batch["attention_mask"][:, :8] = 1
     generator = torch.Generator().manual_seed(seed + 1)
     labels = torch.randint(0, 3, batch["input_ids"].shape, generator=generator)
     labels[batch["attention_mask"] == 0] = -100
@@ -41,15 +45,19 @@ def packed_copy(stock):
     return packed
 
 
-@pytest.mark.parametrize("arch", ["Bert", "Roberta", "Electra"])
-def test_packed_layers_give_the_same_loss_and_gradients(arch):
+@pytest.mark.parametrize(("arch", "dense"), [("Bert", False), ("Roberta", False), ("Electra", False), ("Bert", True)])
+def test_packed_layers_give_the_same_loss_and_gradients(arch, dense):
+    from bertkit.modeling.packing import layout
+
     stock = tiny(arch, head="TokenClassification").train()  # dropout 0: training mode without randomness
     packed = packed_copy(stock)
-    batch = tagged_batch()
+    batch = tagged_batch(dense=dense)
+    assert layout(batch["attention_mask"]).dense is dense
     logits, grads = loss_and_grads(stock, batch)
     labeled = batch["labels"] != -100
     real = batch["attention_mask"] == 1
-    for labels, computed in ((batch["labels"], labeled), (None, real)):  # last layer at labeled / real tokens
+    cases = [(batch["labels"], labeled)] + ([] if dense else [(None, real)])  # dense without labels: stock
+    for labels, computed in cases:  # last layer at labeled / real tokens
         packed_logits, packed_grads = loss_and_grads(packed, batch, labels=labels)
         assert torch.allclose(packed_logits[computed], logits[computed], atol=1e-5)
         assert not torch.allclose(packed_logits[~computed], logits[~computed], atol=1e-3)  # skipped there
@@ -103,8 +111,8 @@ def test_applied_by_the_speedups_to_token_classifiers_only_and_undone():
 
 
 # ------------------------------------------------------------------------------------------- masked-LM head
-def mlm_batch(nsp: bool = False) -> dict[str, torch.Tensor]:
-    batch = tagged_batch(seed=3)
+def mlm_batch(nsp: bool = False, dense: bool = False) -> dict[str, torch.Tensor]:
+    batch = tagged_batch(seed=3, dense=dense)
     labels = batch["labels"].clone()
     labels[labels == 2] = -100  # about a third of the positions masked, scattered
     labels[labels >= 0] = batch["input_ids"][labels >= 0]
@@ -136,13 +144,22 @@ def masked_loss(model, batch):
     return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
 
-@pytest.mark.parametrize(("arch", "head"), [("Bert", "MaskedLM"), ("Roberta", "MaskedLM"), ("Bert", "PreTraining")])
-def test_masked_rows_give_the_model_s_own_loss_and_gradients(arch, head):
+@pytest.mark.parametrize(
+    ("arch", "head", "dense"),
+    [
+        ("Bert", "MaskedLM", False),
+        ("Roberta", "MaskedLM", False),
+        ("Bert", "PreTraining", False),
+        ("Bert", "MaskedLM", True),
+        ("Bert", "PreTraining", True),
+    ],
+)
+def test_masked_rows_give_the_model_s_own_loss_and_gradients(arch, head, dense):
     stock = tiny(arch, head=head).train()
     fast = copy.deepcopy(stock)
     notes = speedups.apply_speedups(fast, device_type="cuda", head_reads="labeled")  # cuda: no dropout swap
     assert "real tokens only" in notes[0] and "masked positions only" in notes[0]
-    batch = mlm_batch(nsp=head == "PreTraining")
+    batch = mlm_batch(nsp=head == "PreTraining", dense=dense)
     loss, grads = masked_loss(stock, batch)
     fast_loss, fast_grads = masked_loss(fast, batch)
     assert torch.allclose(fast_loss, loss, atol=1e-5)
