@@ -212,9 +212,11 @@ class TrainingSection(Section):
     """Background processes loading batches."""
     speedups: bool = True
     """Shortcuts with the same maths: a sequence classifier's last layer runs for [CLS] only (its head reads no
-    other position); on CPU, dropout masks take 16 random bits per element instead of a bernoulli draw each, only
-    the word-embedding rows the training data uses are trained (one process, no weight decay), and the clipping
-    factor is applied inside the fused AdamW kernel. false: transformers' and torch's own code paths."""
+    other position), a token classifier's or masked-LM model's last layer (and masked-LM head) only where the loss
+    reads it, batches with 15%+ padding run padding-free; on CPU, dropout masks take 16 random bits per element
+    instead of a bernoulli draw each, only the word-embedding rows the training data uses are trained (one
+    process, no weight decay), and the clipping factor is applied inside the fused AdamW kernel. false:
+    transformers' and torch's own code paths."""
 
 
 class EvaluationSection(Section):
