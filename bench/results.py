@@ -350,7 +350,8 @@ def train_rate(log: Path) -> float | None:
     """Median training throughput of a run's logging windows (the first, with start-up, left out)."""
     if not log.is_file():
         return None
-    rates = [e["samples_per_second"] for e in map(json.loads, log.read_text().splitlines()) if e["event"] == "step"]
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    rates = [e["samples_per_second"] for e in events if e["event"] == "step" and "samples_per_second" in e]
     return statistics.median(rates[1:]) if len(rates) > 1 else None
 
 
