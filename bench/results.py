@@ -45,7 +45,15 @@ RUNS: dict[str, list[list[str]]] = {
             *[PY, str(HERE / "ner.py"), "--max-steps", "300", "--runs"],
             "bertkit,reference-grouped,bertkit-stock,bertkit,reference-grouped,bertkit-stock,bertkit,reference-grouped",
         ],
-        [PY, str(HERE / "ner.py"), "--max-steps", "300", "--runs", "bertkit,reference", "--random-batches"],
+        [
+            PY,
+            str(HERE / "ner.py"),
+            "--max-steps",
+            "300",
+            "--random-batches",
+            "--runs",
+            "bertkit,bertkit-stock,reference",
+        ],
         *[
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", runs, "--seed", seed]
             for seed, runs in (
