@@ -75,7 +75,9 @@ def test_outside_the_block_in_evaluation_and_with_checkpointing_every_position_i
     assert torch.allclose(packed(**batch).logits, expected, atol=1e-5)
     with packed_tokens(packed.eval(), batch["attention_mask"], batch["labels"]), torch.no_grad():
         assert torch.allclose(packed(**batch).logits, stock.eval()(**batch).logits, atol=1e-5)
-    packed.train().gradient_checkpointing_enable()
+    enable = getattr(packed, "activation_checkpointing_enable", None) or packed.gradient_checkpointing_enable
+    packed.train()
+    enable()  # transformers 5 renamed gradient checkpointing
     with packed_tokens(packed, batch["attention_mask"], batch["labels"]):
         assert torch.allclose(packed(**batch).logits, expected, atol=1e-5)
 
