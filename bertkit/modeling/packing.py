@@ -12,10 +12,9 @@ with it (bench/ner.py --random-batches); length-grouped ones (5%) keep the stock
 For per-token heads the last layer's output projection and feed-forward also run only at the positions the loss
 reads (token classification: the labeled ones, 73% of CoNLL-2003's real tokens; masked-LM: the masked ones, and
 the masked-LM head too), with or without packing; other positions of the encoder's output are zeros, which that
-loss never reads. Only in
-training and inside :func:`packed_tokens` / :func:`masked_rows`; evaluation and prediction run the stock
-forward. Query, key and value come from one matmul with the three weight matrices side by side (same products,
-one cast of the input under autocast instead of three).
+loss never reads. Only in training and inside :func:`packed_tokens` / :func:`masked_rows`; evaluation and
+prediction run the stock forward. Query, key and value come from one matmul with the three weight matrices side
+by side (same products, one cast of the input under autocast instead of three).
 """
 
 from __future__ import annotations

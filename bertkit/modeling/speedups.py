@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bertkit.modeling.packing import encoder_of
+
 ATTENTION_NAME = "bertkit_cpu"  # registered with transformers' AttentionInterface on first use
 BERT_STYLE_FAMILIES = ("Bert", "Roberta", "XLMRoberta", "Camembert", "Electra")
 FIRST_TOKEN_CLASSIFIERS = frozenset(f"{family}ForSequenceClassification" for family in BERT_STYLE_FAMILIES)
@@ -193,7 +195,7 @@ def restore_last_layer(model: Any) -> None:
 
 def last_layer(model: Any) -> Any:
     """The model's last encoder layer (None when it has no ``base_model.encoder.layer``)."""
-    layers = getattr(getattr(getattr(model, "base_model", None), "encoder", None), "layer", None)
+    layers = getattr(encoder_of(model), "layer", None)
     return layers[-1] if layers else None
 
 
