@@ -7,7 +7,8 @@ gathered into it, the context gathered back), split into length-sorted groups of
 lengths are uneven. The attention mask is the model's own, so each token attends to exactly what it attends to in
 the stock forward and its output is the same. Packing costs gathers and copies (~4% of a MiniLM step), so it is
 used only for batches with at least 15% padding: random batches (CoNLL-2003: 62% padding) train 1.7x faster
-with it (bench/ner.py --random-batches); length-grouped ones (5%) keep the stock layers.
+with it (bench/ner.py --random-batches); length-grouped ones (5%) keep their padded layout (every position a row,
+one attention call, no gathers) and run the same layer code.
 
 For per-token heads the last layer's output projection and feed-forward also run only at the positions the loss
 reads (token classification: the labeled ones, 73% of CoNLL-2003's real tokens; masked-LM: the masked ones, and
@@ -26,7 +27,6 @@ PACKING = "_bertkit_packing"  # encoder attribute, set inside packed_tokens(): t
 ATTENTION_GROUPS = 4  # attention calls per layer for batches of uneven lengths
 SPLIT_BELOW = 0.75
 PACK_ABOVE = 0.15  # padding share from which packing pays (measured: ~4% of a step in gathers and copies)
-NOT_FOR_ATTENTION = ("use_cache", "encoder_hidden_states", "encoder_attention_mask", "cache", "past_key_values")
 HEAD_ROWS = "_bertkit_rows"  # masked-LM head attribute, set inside masked_rows(): the positions it predicts
 MLM_HEADS = {  # masked-LM models whose head works on any (..., hidden) input: the head's attribute
     "BertForMaskedLM": "cls",
@@ -81,13 +81,14 @@ class Layout(NamedTuple):
     """Where a batch's real tokens are: ``rows`` (N flat positions, row-major over batch x length), attention
     ``groups`` (sequence indices, the gather index of their padded block into the N tokens plus one zero row,
     the block's length), ``back`` (each token's row in the groups' concatenated outputs) and ``last_rows`` (the
-    tokens the last layer computes; None: all). With little padding (``dense``) there are no groups."""
+    tokens the last layer computes; None: all). With little padding (``dense``) there are no groups: every
+    position of the batch is a row."""
 
     rows: Any
     groups: list[tuple[Any, Any, int]]
     back: Any
     last_rows: Any
-    dense: bool  # little padding: the stock layers, only the last one cut to last_rows (packing would not pay)
+    dense: bool  # little padding: the padded layout as it is, only the last layer cut (packing would not pay)
 
     def out_positions(self) -> Any:
         """Flat positions of the encoder's computed outputs."""
@@ -158,16 +159,20 @@ def packed_encoder_forward(encoder: Any, hidden_states: Any, attention_mask: Any
     )
     if stock or (packing.dense and packing.last_rows is None):
         return type(encoder)._bertkit_original.forward(encoder, hidden_states, attention_mask, *args, **kwargs)
-    if packing.dense:
-        return dense_encoder_forward(encoder, hidden_states, attention_mask, packing.out_positions(), kwargs)
     batch, length = hidden_states.shape[:2]
-    whole = len(packing.groups) == 1 and packing.groups[0][2] == length
-    masks = [group_mask(attention_mask, sequences, span, whole) for sequences, _, span in packing.groups]
-    tokens = hidden_states.flatten(0, 1).index_select(0, packing.rows)
+    if packing.dense:  # every position is a row (padding included); one attention call over the batch
+        groups, back, last = [(None, None, length)], None, packing.out_positions()
+        masks = [attention_mask]
+        tokens = hidden_states.flatten(0, 1)
+    else:
+        groups, back, last = packing.groups, packing.back, packing.last_rows
+        whole = len(groups) == 1 and groups[0][2] == length
+        masks = [group_mask(attention_mask, sequences, span, whole) for sequences, _, span in groups]
+        tokens = hidden_states.flatten(0, 1).index_select(0, packing.rows)
     layers = encoder.layer
     for number, layer in enumerate(layers):
-        keep = packing.last_rows if number == len(layers) - 1 else None
-        tokens = packed_layer_forward(layer, tokens, packing, masks, keep)
+        keep = last if number == len(layers) - 1 else None
+        tokens = packed_layer_forward(layer, tokens, groups, back, masks, keep, batch)
     return encoder_output(tokens, packing.out_positions(), batch, length)
 
 
@@ -179,21 +184,9 @@ def encoder_output(tokens: Any, positions: Any, batch: int, length: int) -> Any:
     return BaseModelOutputWithPastAndCrossAttentions(last_hidden_state=full.view(batch, length, -1))
 
 
-def dense_encoder_forward(encoder: Any, hidden_states: Any, mask: Any, positions: Any, kwargs: dict) -> Any:
-    """Batches with little padding: the stock layers, then the last one's output projection and feed-forward only
-    at ``positions`` (its attention still reads every position)."""
-    passed = {k: v for k, v in kwargs.items() if k not in NOT_FOR_ATTENTION}
-    *layers, last = encoder.layer
-    for layer in layers:
-        hidden_states = layer(hidden_states, mask, **passed)
-    context, _ = last.attention.self(hidden_states, mask, **passed)
-    picked = hidden_states.flatten(0, 1).index_select(0, positions)
-    attended = last.attention.output(context.flatten(0, 1).index_select(0, positions), picked)
-    tokens = last.output(last.intermediate(attended), attended)
-    return encoder_output(tokens, positions, *hidden_states.shape[:2])
-
-
-def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[Any], keep: Any) -> Any:
+def packed_layer_forward(
+    layer: Any, tokens: Any, groups: list, back: Any, masks: list[Any], keep: Any, batch: int
+) -> Any:
     """One BERT-style layer on packed tokens (N x H): attention on padded blocks, the rest per token. With
     ``keep`` (indices into the N tokens) the output is computed for those tokens only."""
     import torch
@@ -208,10 +201,13 @@ def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[A
         torch.cat([p.weight for p in projections]),
         torch.cat([p.weight.new_zeros(p.out_features) if p.bias is None else p.bias for p in projections]),
     )
-    qkv = torch.cat([qkv, qkv.new_zeros(1, qkv.shape[1])])  # row N: the padding
+    if back is not None:
+        qkv = torch.cat([qkv, qkv.new_zeros(1, qkv.shape[1])])  # row N: the padding
     contexts = []
-    for (sequences, gather, span), mask in zip(packing.groups, masks, strict=True):
-        block = qkv.index_select(0, gather).view(len(sequences), span, 3, -1, attention.attention_head_size)
+    for (sequences, gather, span), mask in zip(groups, masks, strict=True):
+        count = batch if sequences is None else len(sequences)
+        block = qkv if gather is None else qkv.index_select(0, gather)
+        block = block.view(count, span, 3, -1, attention.attention_head_size)
         context, _ = attention_function(attention)(
             attention,
             *(block[:, :, i].transpose(1, 2) for i in range(3)),
@@ -219,8 +215,10 @@ def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[A
             dropout=attention.dropout.p if attention.training else 0.0,
             scaling=attention.scaling,
         )
-        contexts.append(context.reshape(len(sequences) * span, -1))
-    context = (contexts[0] if len(contexts) == 1 else torch.cat(contexts)).index_select(0, packing.back)
+        contexts.append(context.reshape(count * span, -1))
+    context = contexts[0] if len(contexts) == 1 else torch.cat(contexts)
+    if back is not None:
+        context = context.index_select(0, back)
     if keep is not None:
         context, tokens = context.index_select(0, keep), tokens.index_select(0, keep)
     attended = layer.attention.output(context, tokens)

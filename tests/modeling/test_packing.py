@@ -14,7 +14,7 @@ from tests.modeling.test_speedups import padded_batch, tiny
 
 def tagged_batch(seed: int = 1, dense: bool = False) -> dict[str, torch.Tensor]:
     """A padded batch with per-position tags: -100 on padding, [CLS] and a few continuation subwords. Its padding
-    share is 39% (packed layers), or 3% with ``dense`` (the stock layers, only the last one cut)."""
+    share is 39% (packed layers), or 3% with ``dense`` (the padded layout kept, no gathers)."""
     batch = padded_batch(seed)
     if dense:
         batch["input_ids"][:, :8] = batch["input_ids"][0, :8]
@@ -45,7 +45,9 @@ def packed_copy(stock):
     return packed
 
 
-@pytest.mark.parametrize(("arch", "dense"), [("Bert", False), ("Roberta", False), ("Electra", False), ("Bert", True)])
+@pytest.mark.parametrize(
+    ("arch", "dense"), [("Bert", False), ("Roberta", False), ("Electra", False), ("Bert", True), ("Roberta", True)]
+)
 def test_packed_layers_give_the_same_loss_and_gradients(arch, dense):
     from bertkit.modeling.packing import layout
 
