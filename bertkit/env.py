@@ -24,6 +24,7 @@ def environment_info() -> dict[str, object]:
     import torch
 
     from bertkit.modeling.device import cpu_has_fast_bf16
+    from bertkit.training.cpu import installed_tcmalloc, preloaded_allocator
 
     cuda = torch.cuda.is_available()
     mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
@@ -35,6 +36,8 @@ def environment_info() -> dict[str, object]:
         "cpu_threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cpu_fast_bf16": cpu_has_fast_bf16(),
+        "memory_allocator": preloaded_allocator() or "system malloc",
+        "tcmalloc_installed": installed_tcmalloc(),
         "cuda_available": cuda,
         "cuda_devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else [],
         "cuda_bf16": bool(cuda and torch.cuda.is_bf16_supported()),

@@ -115,12 +115,15 @@ class Run:
         from bertkit.training.checkpoints import latest_checkpoint, load_checkpoint
 
         recipe, accelerator = self.recipe, self.accelerator
-        if accelerator.device.type == "cpu":
-            from bertkit.training.cpu import keep_freed_memory
+        from bertkit.training.cpu import allocator_notes, keep_freed_memory
 
+        on_cpu = accelerator.device.type == "cpu"
+        if on_cpu:
             keep_freed_memory()
         set_seed(recipe.training.seed)
         model, notes = build_model(recipe, prepared)
+        if on_cpu:
+            notes += allocator_notes()
         if recipe.training.speedups:
             notes += self.apply_speedups(model, prepared)
         prepared.task.pad_to_multiple_of = pad_multiple(accelerator.device)

@@ -48,4 +48,5 @@ def test_env_json_reports_versions_and_devices():
     assert info["versions"]["torch"]
     assert info["versions"]["transformers"]
     assert isinstance(info["cpu_fast_bf16"], bool)
+    assert info["memory_allocator"] in ("system malloc", "tcmalloc", "jemalloc")
     assert "cuda_available" in info
