@@ -187,8 +187,10 @@ def encoder_output(tokens: Any, positions: Any, batch: int, length: int) -> Any:
 def packed_layer_forward(
     layer: Any, tokens: Any, groups: list, back: Any, masks: list[Any], keep: Any, batch: int
 ) -> Any:
-    """One BERT-style layer on packed tokens (N x H): attention on padded blocks, the rest per token. With
-    ``keep`` (indices into the N tokens) the output is computed for those tokens only."""
+    """One BERT-style layer on N x H token rows: attention on padded blocks, the rest per token. ``groups`` and
+    ``back`` as in :class:`Layout` (packed tokens), or one group ``(None, None, length)`` and ``back`` None when the
+    rows are the batch's ``batch`` x length positions themselves (dense). With ``keep`` (indices into the rows)
+    the output is computed for those rows only."""
     import torch
     import torch.nn.functional as F
 

@@ -45,7 +45,8 @@ MAPS = "/proc/self/maps"
 
 
 def preloaded_allocator(maps: str = MAPS) -> str | None:
-    """ "tcmalloc" or "jemalloc" when that allocator is mapped into this process (Linux), else None."""
+    """The allocator preloaded into this process, "tcmalloc" or "jemalloc", from its memory map (Linux); else
+    None."""
     try:
         with open(maps, encoding="utf-8", errors="replace") as handle:
             text = handle.read()

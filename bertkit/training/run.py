@@ -113,10 +113,9 @@ class Run:
         from accelerate.utils import set_seed
 
         from bertkit.training.checkpoints import latest_checkpoint, load_checkpoint
-
-        recipe, accelerator = self.recipe, self.accelerator
         from bertkit.training.cpu import allocator_notes, keep_freed_memory
 
+        recipe, accelerator = self.recipe, self.accelerator
         on_cpu = accelerator.device.type == "cpu"
         if on_cpu:
             keep_freed_memory()
