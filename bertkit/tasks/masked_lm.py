@@ -227,7 +227,9 @@ class MaskedLMTask(Task):
 
     @staticmethod
     def mlm_logits(outputs: Any) -> Any:
-        return outputs.logits
+        """Masked-LM logits: ``logits`` of a *ForMaskedLM model, ``prediction_logits`` of BertForPreTraining."""
+        logits = getattr(outputs, "prediction_logits", None)
+        return outputs.logits if logits is None else logits
 
     def compute_metrics(self, results: dict[str, Any], split: EncodedSplit) -> dict[str, float]:
         return mlm_metrics(results)

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from bertkit.errors import ModelLoadError
 from bertkit.tasks.base import EncodedSplit, require_columns
-from bertkit.tasks.masked_lm import TEXT, WORD_IDS, MaskedLMTask, masked_token_stats, mlm_metrics, with_example_ids
+from bertkit.tasks.masked_lm import TEXT, WORD_IDS, MaskedLMTask, mlm_metrics, with_example_ids
 from bertkit.tasks.masking import row_seed
 
 DOCUMENT = "document"
@@ -124,27 +124,20 @@ class PretrainingTask(MaskedLMTask):
     # ------------------------------------------------------------------------------------------- training
     def rows_loss(self, outputs: Any, inputs: dict[str, Any], rows: Any) -> Any:
         """Masked-LM loss plus next-sentence loss, as BertForPreTraining adds them."""
+        masked = super().rows_loss(outputs, inputs, rows)
         if not self.nsp:
-            return super().rows_loss(outputs, inputs, rows)
+            return masked
         import torch.nn.functional as F
 
-        targets = inputs["labels"].flatten().index_select(0, rows)
-        masked = F.cross_entropy(outputs.prediction_logits.float(), targets)
         return masked + F.cross_entropy(outputs.seq_relationship_logits.float(), inputs[NSP_LABEL])
 
     # ------------------------------------------------------------------------------------------ evaluation
     def eval_reduce(self, outputs: Any, batch: dict[str, Any]) -> dict[str, Any]:
-        if not self.nsp:
-            return super().eval_reduce(outputs, batch)
-        loss_sum, n_masked, n_correct = masked_token_stats(outputs.prediction_logits, batch["labels"])
-        nsp_prediction = outputs.seq_relationship_logits.argmax(dim=-1)
-        return {
-            "loss_sum": loss_sum,
-            "n_masked": n_masked,
-            "n_correct": n_correct,
-            "nsp_correct": (nsp_prediction == batch[NSP_LABEL]).long(),
-            "feature_index": batch["feature_index"],
-        }
+        reduced = super().eval_reduce(outputs, batch)
+        if self.nsp:
+            nsp_prediction = outputs.seq_relationship_logits.argmax(dim=-1)
+            reduced["nsp_correct"] = (nsp_prediction == batch[NSP_LABEL]).long()
+        return reduced
 
     def compute_metrics(self, results: dict[str, Any], split: EncodedSplit) -> dict[str, float]:
         import numpy as np
