@@ -45,12 +45,15 @@ def packed_copy(stock):
     return packed
 
 
+@pytest.mark.parametrize("multiple", [1, 8])  # exact row counts, and rounded up with rows no loss reads
 @pytest.mark.parametrize(
     ("arch", "dense"), [("Bert", False), ("Roberta", False), ("Electra", False), ("Bert", True), ("Roberta", True)]
 )
-def test_packed_layers_give_the_same_loss_and_gradients(arch, dense):
+def test_packed_layers_give_the_same_loss_and_gradients(arch, dense, multiple, monkeypatch):
+    from bertkit.modeling import packing
     from bertkit.modeling.packing import layout
 
+    monkeypatch.setattr(packing, "ROW_MULTIPLE", multiple)
     stock = tiny(arch, head="TokenClassification").train()  # dropout 0: training mode without randomness
     packed = packed_copy(stock)
     batch = tagged_batch(dense=dense)
@@ -59,14 +62,37 @@ def test_packed_layers_give_the_same_loss_and_gradients(arch, dense):
     labeled = batch["labels"] != -100
     real = batch["attention_mask"] == 1
     cases = [(batch["labels"], labeled)] + ([] if dense else [(None, real)])  # dense without labels: stock
-    for labels, computed in cases:  # last layer at labeled / real tokens
+    for labels, needed in cases:  # last layer at labeled / real tokens
         packed_logits, packed_grads = loss_and_grads(packed, batch, labels=labels)
-        assert torch.allclose(packed_logits[computed], logits[computed], atol=1e-5)
-        assert not torch.allclose(packed_logits[~computed], logits[~computed], atol=1e-3)  # skipped there
+        assert torch.allclose(packed_logits[needed], logits[needed], atol=1e-5)
+        assert not torch.allclose(packed_logits[~needed], logits[~needed], atol=1e-3)  # skipped at some others
         assert set(packed_grads) == set(grads)  # every parameter still takes part
         for name, grad in grads.items():
             assert torch.allclose(packed_grads[name], grad, atol=1e-5), name
     assert "_bertkit_packing" not in encoder_of(packed).__dict__  # cleared on leaving the block
+
+
+def test_row_counts_are_rounded_up_with_rows_no_loss_reads(monkeypatch):
+    from bertkit.modeling import packing
+
+    monkeypatch.setattr(packing, "ROW_MULTIPLE", 8)
+    mask = padded_batch()["attention_mask"]  # lengths 9, 4, 7, 2: 22 real tokens of 36 positions
+    real = mask.flatten() == 1
+    rows = packing.with_padding_rows(real, mask)
+    assert int(rows.sum()) == 24 and bool(rows[real].all())
+    assert rows.view(4, 9)[1, 4] and rows.view(4, 9)[3, 2]  # the padding right after the two shortest sequences
+    assert packing.rounded_selection(torch.tensor([1, 5, 6]), 10).tolist() == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert packing.rounded_selection(torch.tensor([1, 5, 6]), 7).tolist() == list(range(7))  # all there is
+    assert packing.rounded_selection(torch.arange(8), 20).tolist() == list(range(8))
+
+    batch = tagged_batch()
+    packed = packing.layout(batch["attention_mask"], batch["labels"])
+    assert len(packed.rows) == 24 and len(packed.last_rows) == 16  # 15 labeled tokens
+    labels = batch["labels"].flatten()
+    assert int((labels.index_select(0, packed.out_positions()) != -100).sum()) == 15  # every labeled token kept
+    assert int((packed.back < 0).sum()) == 0  # every row, padding ones too, has its place in an attention group
+    dense = packing.layout(tagged_batch(dense=True)["attention_mask"], tagged_batch(dense=True)["labels"])
+    assert dense.dense and len(dense.last_rows) == 32  # 26 labeled
 
 
 def test_outside_the_block_in_evaluation_and_with_checkpointing_every_position_is_computed():
@@ -140,7 +166,8 @@ def masked_loss(model, batch):
             targets = ("labels", "next_sentence_label")
             out = model(**{k: v for k, v in batch.items() if k not in targets})
             logits = out.logits if hasattr(out, "logits") else out.prediction_logits
-            assert logits.shape[0] == len(rows)  # only the masked positions were predicted
+            masked = int((batch["labels"] != -100).sum())
+            assert logits.shape[0] == len(rows) == masked + (-masked % 8)  # the masked positions, rounded up
             loss = F.cross_entropy(logits.float(), batch["labels"].flatten()[rows])
             if "next_sentence_label" in batch:
                 loss = loss + F.cross_entropy(out.seq_relationship_logits.float(), batch["next_sentence_label"])
@@ -158,7 +185,10 @@ def masked_loss(model, batch):
         ("Bert", "PreTraining", True),
     ],
 )
-def test_masked_rows_give_the_model_s_own_loss_and_gradients(arch, head, dense):
+def test_masked_rows_give_the_model_s_own_loss_and_gradients(arch, head, dense, monkeypatch):
+    from bertkit.modeling import packing
+
+    monkeypatch.setattr(packing, "ROW_MULTIPLE", 8)  # rounded up with unmasked rows, which the loss ignores
     stock = tiny(arch, head=head).train()
     fast = copy.deepcopy(stock)
     notes = speedups.apply_speedups(fast, device_type="cuda", head_reads="labeled")  # cuda: no dropout swap
