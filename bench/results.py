@@ -59,13 +59,12 @@ RUNS: dict[str, list[list[str]]] = {
             for seed, runs in (
                 ("42", "reference,reference-grouped,bertkit"),
                 ("1", "reference,reference-grouped,bertkit"),
-                ("2", "reference,bertkit"),
-                ("3", "reference,bertkit"),
+                *((seed, "reference,bertkit") for seed in ("2", "3", "4", "5", "6", "7")),
             )
         ],
         *[
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit", "--random-batches", "--seed", seed]
-            for seed in ("42", "1")
+            for seed in ("42", "1", "2", "3")
         ],
     ],
     "qa": [
@@ -287,12 +286,10 @@ def ner_section() -> list[str]:
                 f1.setdefault(row["name"], {})[seed] = row["test"]["f1"]
     if not speed and not f1:
         return ["_CoNLL-2003: not measured (python bench/ner.py)_", ""]
-    seeds = sorted({seed for by_seed in f1.values() for seed in by_seed})
     bertkit = pick(speed, "bertkit finetune")
     steps = bertkit["steps"] if bertkit else 200
-    head = f"| System | Train sentences/s ({steps} steps) | bertkit is | "
-    head += " | ".join(f"Test F1, seed {s}" for s in seeds)
-    lines = [head + " | Mean F1 |", "|---|---|---|" + "---|" * (len(seeds) + 1)]
+    head = f"| System | Train sentences/s ({steps} steps) | bertkit is | Test F1: mean ± sd (seeds) | Test F1 by seed |"
+    lines = [head, "|---|---|---|---|---|"]
     for name in sorted(set(speed) | set(f1), key=lambda n: (n.startswith("bertkit"), n)):
         rate = speed.get(name, {}).get("train_sentences_per_s")
         other_steps = speed.get(name, {}).get("steps", steps) != steps
@@ -301,12 +298,20 @@ def ner_section() -> list[str]:
             if name == "bertkit finetune" or rate is None
             else ratio(bertkit and bertkit["train_sentences_per_s"], rate)
         )
-        scores = f1.get(name, {})
-        cells = [pct(scores.get(seed)) if seed in scores else "" for seed in seeds]
-        mean = pct(sum(scores.values()) / len(scores)) if scores else ""
         shown = f"{rate:.1f}" + (f" ({speed[name]['steps']} steps)" if other_steps else "") if rate else ""
-        lines.append(f"| {name} | {shown} | {vs} | {' | '.join(cells)} | {mean} |")
+        scores = f1.get(name, {})
+        by_seed = ", ".join(f"{seed}: {pct(scores[seed])}" for seed in sorted(scores))
+        lines.append(f"| {name} | {shown} | {vs} | {spread(list(scores.values()))} | {by_seed} |")
     return [*lines, ""]
+
+
+def spread(values: list[float]) -> str:
+    """Mean ± sample standard deviation of scores in [0, 1], as percentages, with the number of runs."""
+    if not values:
+        return ""
+    if len(values) == 1:
+        return f"{pct(values[0])} (1)"
+    return f"{pct(statistics.mean(values))} ± {100 * statistics.stdev(values):.2f} ({len(values)})"
 
 
 def qa_section() -> list[str]:

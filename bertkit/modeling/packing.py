@@ -19,8 +19,9 @@ by side (same products, one cast of the input under autocast instead of three).
 
 Row counts are rounded up to a multiple of ``ROW_MULTIPLE`` with rows no loss reads (padding positions, unlabeled
 or unmasked tokens). oneDNN builds its matmul and GELU kernels for each exact shape (0.3-0.5 ms each, kept in its
-primitive cache): with the exact counts of real, labeled or masked tokens nearly every step met new shapes, about
-18 kernel builds per CoNLL-2003 step (~7 ms, 3% of it); rounded, a few dozen shapes recur all epoch.
+primitive cache): with the exact counts of real, labeled or masked tokens nearly every step met new shapes (661
+kernel builds in 40 CoNLL-2003 steps); rounded, a few dozen shapes recur all epoch (69 builds). Measured on
+CoNLL-2003 with MiniLM: random batches train 15-20% faster, length-grouped ones 1-2%.
 """
 
 from __future__ import annotations
