@@ -156,6 +156,7 @@ def masked_loss(model, batch):
     """What MaskedLMTask.training_loss computes: the model's loss, or the same from the masked rows' logits."""
     import torch.nn.functional as F
 
+    from bertkit.modeling import packing
     from bertkit.modeling.packing import masked_rows
 
     model.zero_grad()
@@ -166,8 +167,8 @@ def masked_loss(model, batch):
             targets = ("labels", "next_sentence_label")
             out = model(**{k: v for k, v in batch.items() if k not in targets})
             logits = out.logits if hasattr(out, "logits") else out.prediction_logits
-            masked = int((batch["labels"] != -100).sum())
-            assert logits.shape[0] == len(rows) == masked + (-masked % 8)  # the masked positions, rounded up
+            masked, multiple = int((batch["labels"] != -100).sum()), packing.ROW_MULTIPLE
+            assert logits.shape[0] == len(rows) == masked + (-masked % multiple)  # the masked positions, rounded up
             loss = F.cross_entropy(logits.float(), batch["labels"].flatten()[rows])
             if "next_sentence_label" in batch:
                 loss = loss + F.cross_entropy(out.seq_relationship_logits.float(), batch["next_sentence_label"])
