@@ -321,7 +321,7 @@ def qa_section() -> list[str]:
     bertkit = pick(speed, "bertkit finetune")
     head = "| System | Train features/s | bertkit is | EM / F1 after 1 epoch | Epoch time | Measured (speed / epoch) |"
     lines = [head, "|---|---|---|---|---|---|"]
-    for name in sorted(set(speed) | set(epoch), key=lambda n: n.startswith("bertkit")):
+    for name in sorted(set(speed) | set(epoch), key=lambda n: (n.startswith("bertkit"), n)):
         rate = speed.get(name, {}).get("train_features_per_s")
         row = epoch.get(name, {})
         scores = f"{row['eval']['exact_match']:.2f} / **{row['eval']['f1']:.2f}**" if "eval" in row else "not run"
