@@ -61,6 +61,8 @@ def bertkit_recipe(args: argparse.Namespace, out: Path) -> dict:
         training["group_by_length"] = False
     if args.no_speedups:
         training["speedups"] = False
+    if args.length_chunks is not None:
+        training["length_chunks"] = args.length_chunks
     model = {"name": "minilm"}
     if args.attention_dropout is not None:
         model["attention_dropout"] = args.attention_dropout
@@ -96,6 +98,7 @@ def run_bertkit(args: argparse.Namespace) -> dict:
     suffix = "" if args.attention_dropout is None else f" (attention dropout {args.attention_dropout})"
     suffix += " (random batches)" if args.random_batches else ""
     suffix += " (speedups off)" if args.no_speedups else ""
+    suffix += f" ({args.length_chunks} length chunks per batch)" if args.length_chunks is not None else ""
     row = {
         "name": "bertkit finetune" + suffix,
         "steps": last,
@@ -119,8 +122,8 @@ def padding_report(args: argparse.Namespace) -> dict:
     sentences = read_conll(args.data / "train.txt")["tokens"]
     lengths = [len(ids) for ids in tokenizer(sentences, is_split_into_words=True)["input_ids"]]
     shares = {}
-    for name, grouped in (("random", False), ("grouped", True)):
-        batches = epoch_batches(lengths, BATCH, SEED, 0, group_by_length=grouped, mega_batches=50)
+    for name, grouped, chunks in (("random", False, 1), ("grouped", True, 1), ("grouped_4_chunks", True, 4)):
+        batches = epoch_batches(lengths, BATCH, SEED, 0, group_by_length=grouped, mega_batches=50, chunks=chunks)
         shares[name] = padding_share(lengths, batches)
     return {"mean_tokens": sum(lengths) / len(lengths), "max_tokens": max(lengths), "padding_share": shares}
 
@@ -136,6 +139,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED, help="training seed of every run")
     parser.add_argument("--run-bertkit", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-speedups", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--length-chunks", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_bertkit:
         print(json.dumps(run_bertkit(args)), flush=True)
@@ -159,6 +163,7 @@ def main() -> None:
         ],
     }
     commands["bertkit-stock"] = [*commands["bertkit"], "--no-speedups"]
+    commands["bertkit-whole-batches"] = [*commands["bertkit"], "--length-chunks", "1"]
     rows = []
     for name in args.runs.split(","):
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -182,7 +187,9 @@ def print_report(report: dict) -> None:
     shares = padding["padding_share"]
     print(
         f"train tokens per sentence: mean {padding['mean_tokens']:.1f}, max {padding['max_tokens']}; padding share "
-        f"of batches: random {shares['random']:.1%}, length-grouped {shares['grouped']:.1%}"
+        f"of batches: random {shares['random']:.1%}, length-grouped {shares['grouped']:.1%}, "
+        f"length-grouped in 4 chunks (bertkit's default; its layers skip the padding) "
+        f"{shares.get('grouped_4_chunks', float('nan')):.1%}"
     )
     bertkit = next((r for r in rows if r["name"].startswith("bertkit") and "speedups off" not in r["name"]), None)
     for row in rows:

@@ -1,14 +1,17 @@
 """Padding-free training passes for BERT-style encoders (a speed-up of bertkit.modeling.speedups; same maths).
 
 A padded batch of B sequences of length L holds N <= B x L real tokens. Every linear layer, LayerNorm, dropout
-and feed-forward of an encoder layer works per token, so here they run on the N real tokens only (one N x H
-matrix); only attention, which mixes the tokens of a sequence, sees a padded layout (queries, keys and values are
-gathered into it, the context gathered back), split into length-sorted groups of sequences when the batch's
-lengths are uneven. The attention mask is the model's own, so each token attends to exactly what it attends to in
-the stock forward and its output is the same. Packing costs gathers and copies (~4% of a MiniLM step), so it is
-used only for batches with at least 15% padding: random batches (CoNLL-2003: 62% padding) train 1.7x faster
-with it (bench/ner.py --random-batches); length-grouped ones (5%) keep their padded layout (every position a row,
-one attention call, no gathers) and run the same layer code.
+and feed-forward of an encoder layer works per token, so here they run on a matrix of rows, one per token, and
+only attention, which mixes the tokens of a sequence, sees padded blocks: the batch's sequences sorted by length
+and cut into 1, 2 or 4 groups, one attention call each. Per batch, :func:`cheapest_plan` picks the rows:
+- dense: every position of the batch (length-grouped batches: ~5% padding, one attention call, no gathers);
+- blocked: the groups' padded blocks one after the other (batches made of a few chunks of similar lengths,
+  bertkit.training.sampling: little padding inside each block, no per-layer gathers);
+- packed: the real tokens only, each layer gathering its attention blocks from them (random batches: 62% padding
+  on CoNLL-2003).
+Its costs were measured on CoNLL-2003 with MiniLM (bf16, same batches, every layout): one more attention call per
+layer costs about as much as 28 more rows, and the gathers of packed rows about 8%. The attention mask is the
+model's own, so each token attends to exactly what it attends to in the stock forward and its output is the same.
 
 For per-token heads the last layer's output projection and feed-forward also run only at the positions the loss
 reads (token classification: the labeled ones, 73% of CoNLL-2003's real tokens; masked-LM: the masked ones, and
@@ -30,9 +33,11 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 PACKING = "_bertkit_packing"  # encoder attribute, set inside packed_tokens(): the batch's Layout
-ATTENTION_GROUPS = 4  # attention calls per layer for batches of uneven lengths
+ATTENTION_GROUPS = 4  # attention calls per layer of packed rows, for batches of uneven lengths
 SPLIT_BELOW = 0.75
-PACK_ABOVE = 0.15  # padding share from which packing pays (measured: ~4% of a step in gathers and copies)
+BLOCK_GROUPS = (1, 2, 4)  # attention calls per layer that blocked rows may use
+CALL_ROWS = 28.0  # one more attention call per layer costs as much as this many rows through every layer
+PACK_COST = 0.08  # the per-layer gathers of packed rows, as a share of their cost
 ROW_MULTIPLE = 32  # row counts of the packed matmuls are rounded up to a multiple of this (see the docstring)
 HEAD_ROWS = "_bertkit_rows"  # masked-LM head attribute, set inside masked_rows(): the positions it predicts
 MLM_HEADS = {  # masked-LM models whose head works on any (..., hidden) input: the head's attribute
@@ -61,6 +66,11 @@ def use_packed_encoder(model: Any, layer_check: Any) -> bool:
     return True
 
 
+def has_packed_encoder(model: Any) -> bool:
+    """Whether :func:`use_packed_encoder` prepared the model's encoder."""
+    return getattr(type(encoder_of(model)), "_bertkit_kind", None) == "packed"
+
+
 def restore_encoder(model: Any) -> None:
     encoder = encoder_of(model)
     if encoder is not None and getattr(type(encoder), "_bertkit_kind", None) == "packed":
@@ -85,22 +95,31 @@ def packed_tokens(model: Any, attention_mask: Any, labels: Any = None, ignore_in
 
 
 class Layout(NamedTuple):
-    """Where a batch's real tokens are: ``rows`` (N flat positions, row-major over batch x length, with a few
-    padding positions to round N up to a multiple of ``ROW_MULTIPLE``), attention
-    ``groups`` (sequence indices, the gather index of their padded block into the N tokens plus one zero row,
-    the block's length), ``back`` (each token's row in the groups' concatenated outputs) and ``last_rows`` (the
-    tokens the last layer computes; None: all). With little padding (``dense``) there are no groups: every
-    position of the batch is a row."""
+    """Which rows a batch's encoder layers compute, and how attention sees them.
+
+    ``rows``: flat positions (row-major over batch x length) of the layer rows; ``dense``: every position of the
+    batch, in order (no gather at all). ``groups``: one attention call each, (sequence indices or None for all,
+    sequence count, padded length). ``gather`` None: the rows are the groups' padded blocks one after the other
+    (blocked; trailing rows, if any, are in no group and attend to nothing), else the index into the rows of
+    those blocks (packed: the rows are the real tokens only, and ``back`` gives each row's place in the blocks).
+    ``last_rows`` (indices into the rows): the ones the last layer computes; None: all."""
 
     rows: Any
-    groups: list[tuple[Any, Any, int]]
+    groups: list[tuple[Any, int, int]]
+    gather: Any
     back: Any
     last_rows: Any
-    dense: bool  # little padding: the padded layout as it is, only the last layer cut (packing would not pay)
+    dense: bool
 
     def out_positions(self) -> Any:
         """Flat positions of the encoder's computed outputs."""
         return self.rows if self.last_rows is None else self.rows.index_select(0, self.last_rows)
+
+
+class Plan(NamedTuple):
+    cost: float
+    groups: list[tuple[list[int], int]]  # (sequences, span) per attention call
+    packed: bool
 
 
 def layout(attention_mask: Any, labels: Any = None, ignore_index: int = -100) -> Layout:
@@ -108,30 +127,90 @@ def layout(attention_mask: Any, labels: Any = None, ignore_index: int = -100) ->
 
     batch, length = attention_mask.shape
     real = attention_mask.flatten() != 0
-    dense = int(real.sum()) >= (1.0 - PACK_ABOVE) * batch * length
-    if not dense:
+    plan = cheapest_plan(sequence_spans(real, batch, length), length)
+    if plan.packed:
         real = with_padding_rows(real, attention_mask)
-    rows = real.nonzero().squeeze(1)
-    last_rows = None
-    if labels is not None:
-        last_rows = rounded_selection(
-            (labels.flatten().index_select(0, rows) != ignore_index).nonzero().squeeze(1), len(rows)
-        )
-    if dense:
-        return Layout(rows, [], None, last_rows, dense=True)
-    slot = torch.full((batch * length,), len(rows), dtype=torch.long, device=rows.device)
-    slot[rows] = torch.arange(len(rows), device=rows.device)
-    spans = (real.view(batch, length) * torch.arange(1, length + 1, device=rows.device)).amax(1).tolist()
-    positions, groups = [], []
-    for sequences, span in attention_groups(spans):
-        index = torch.tensor(sequences, device=rows.device)
-        flat = (index[:, None] * length + torch.arange(span, device=rows.device)).flatten()
-        positions.append(flat)
-        groups.append((index, slot[flat], span))
-    where = torch.full((batch * length,), -1, dtype=torch.long, device=rows.device)
-    flat = torch.cat(positions)
-    where[flat] = torch.arange(len(flat), device=rows.device)
-    return Layout(rows, groups, where.index_select(0, rows), last_rows, dense=False)
+        plan = Plan(plan.cost, attention_groups(sequence_spans(real, batch, length)), True)
+        rows = real.nonzero().squeeze(1)
+        found = packed_layout(rows, plan.groups, batch, length)
+    elif len(plan.groups) == 1 and plan.groups[0][1] == length:
+        rows = torch.arange(batch * length, device=real.device)
+        found = Layout(rows, [(None, batch, length)], None, None, None, dense=True)
+    else:
+        found = blocked_layout(plan.groups, batch, length, real.device)
+        rows = found.rows
+    if labels is None:
+        return found
+    labeled = (labels.flatten().index_select(0, rows) != ignore_index).nonzero().squeeze(1)
+    return found._replace(last_rows=rounded_selection(labeled, len(rows)))
+
+
+def sequence_spans(real: Any, batch: int, length: int) -> list[int]:
+    """Each sequence's padded length: one past its last row."""
+    import torch
+
+    return (real.view(batch, length) * torch.arange(1, length + 1, device=real.device)).amax(1).tolist()
+
+
+def cheapest_plan(spans: list[int], length: int) -> Plan:
+    """Blocked layers over the length-sorted batch cut into 1, 2 or 4 attention groups, or packed layers (real
+    tokens only), whichever costs least in row-equivalents: a row through every layer is 1, an attention call
+    ``CALL_ROWS``, and packed rows ``1 + PACK_COST`` (the per-layer gathers)."""
+    order = sorted(range(len(spans)), key=lambda i: -spans[i])
+    plans = []
+    for count in BLOCK_GROUPS:
+        size = -(-len(order) // count)
+        groups = [(order[i : i + size], spans[order[i]]) for i in range(0, len(order), size)]
+        if count == 1:
+            groups = [(order, length)] if spans and spans[order[0]] == length else groups
+        rows = sum(len(sequences) * span for sequences, span in groups)
+        plans.append(Plan(rows + CALL_ROWS * len(groups), groups, packed=False))
+    packed_groups = attention_groups(spans)
+    plans.append(Plan(sum(spans) * (1.0 + PACK_COST) + CALL_ROWS * len(packed_groups), packed_groups, packed=True))
+    return min(plans, key=lambda plan: plan.cost)
+
+
+def packed_layout(rows: Any, groups: list[tuple[list[int], int]], batch: int, length: int) -> Layout:
+    """The rows are real tokens; each layer gathers the attention blocks from them (padding cells read row 0:
+    their keys are masked and their queries' outputs dropped, so it adds nothing, not even to gradients)."""
+    import torch
+
+    device = rows.device
+    slot = torch.zeros(batch * length, dtype=torch.long, device=device)
+    slot[rows] = torch.arange(len(rows), device=device)
+    where = torch.full((batch * length,), -1, dtype=torch.long, device=device)
+    blocks = block_positions(groups, length, device)
+    where[blocks] = torch.arange(len(blocks), device=device)
+    called = [(torch.tensor(sequences, device=device), len(sequences), span) for sequences, span in groups]
+    return Layout(rows, called, slot.index_select(0, blocks), where.index_select(0, rows), None, dense=False)
+
+
+def blocked_layout(groups: list[tuple[list[int], int]], batch: int, length: int, device: Any) -> Layout:
+    """The rows are the groups' padded blocks, plus positions in no block that round their count up to a multiple
+    of ``ROW_MULTIPLE`` (padding: nothing attends to them, and their outputs are never read)."""
+    import torch
+
+    rows = block_positions(groups, length, device)
+    extra = min(-len(rows) % ROW_MULTIPLE, batch * length - len(rows))
+    if extra:
+        free = torch.ones(batch * length, dtype=torch.bool, device=device)
+        free[rows] = False
+        rows = torch.cat([rows, free.nonzero().squeeze(1)[:extra]])
+    called = [(torch.tensor(sequences, device=device), len(sequences), span) for sequences, span in groups]
+    return Layout(rows, called, None, None, None, dense=False)
+
+
+def block_positions(groups: list[tuple[list[int], int]], length: int, device: Any) -> Any:
+    """Flat positions of each group's padded block (its sequences x its first ``span`` positions), one after the
+    other."""
+    import torch
+
+    return torch.cat(
+        [
+            (torch.tensor(sequences, device=device)[:, None] * length + torch.arange(span, device=device)).flatten()
+            for sequences, span in groups
+        ]
+    )
 
 
 def rounded_selection(chosen: Any, total: int) -> Any:
@@ -165,9 +244,10 @@ def with_padding_rows(real: Any, attention_mask: Any) -> Any:
 
 
 def attention_groups(spans: list[int]) -> list[tuple[list[int], int]]:
-    """Sequences (by index) and the padded length each attention call uses. One call for the whole batch unless
-    splitting the length-sorted batch into ``ATTENTION_GROUPS`` calls cuts the attention matrices' cells (sum of
-    sequences x length^2) to under ``SPLIT_BELOW`` of one call's: random batches of uneven lengths."""
+    """Sequences (by index) and the padded length each attention call of packed layers uses. One call for the
+    whole batch unless splitting the length-sorted batch into ``ATTENTION_GROUPS`` calls cuts the attention
+    matrices' cells (sum of sequences x length^2) to under ``SPLIT_BELOW`` of one call's: random batches of uneven
+    lengths."""
     whole = [(list(range(len(spans))), max(spans, default=0))]
     if len(spans) < 2 * ATTENTION_GROUPS:
         return whole
@@ -190,7 +270,7 @@ def group_mask(mask: Any, sequences: Any, span: int, whole: bool) -> Any:
 
 
 def packed_encoder_forward(encoder: Any, hidden_states: Any, attention_mask: Any = None, *args: Any, **kwargs: Any):
-    """The encoder's forward on the real tokens (see the module docstring); the stock one outside
+    """The encoder's forward on the layout's rows (see the module docstring); the stock one outside
     :func:`packed_tokens`, in evaluation, with cross-attention, caches or gradient checkpointing."""
     packing = encoder.__dict__.get(PACKING)
     stock = (
@@ -203,19 +283,14 @@ def packed_encoder_forward(encoder: Any, hidden_states: Any, attention_mask: Any
     if stock or (packing.dense and packing.last_rows is None):
         return type(encoder)._bertkit_original.forward(encoder, hidden_states, attention_mask, *args, **kwargs)
     batch, length = hidden_states.shape[:2]
-    if packing.dense:  # every position is a row (padding included); one attention call over the batch
-        groups, back, last = [(None, None, length)], None, packing.out_positions()
-        masks = [attention_mask]
-        tokens = hidden_states.flatten(0, 1)
-    else:
-        groups, back, last = packing.groups, packing.back, packing.last_rows
-        whole = len(groups) == 1 and groups[0][2] == length
-        masks = [group_mask(attention_mask, sequences, span, whole) for sequences, _, span in groups]
-        tokens = hidden_states.flatten(0, 1).index_select(0, packing.rows)
+    tokens = hidden_states.flatten(0, 1)
+    if not packing.dense:
+        tokens = tokens.index_select(0, packing.rows)
+    masks = [group_mask(attention_mask, seqs, span, packing.dense) for seqs, _, span in packing.groups]
     layers = encoder.layer
     for number, layer in enumerate(layers):
-        keep = last if number == len(layers) - 1 else None
-        tokens = packed_layer_forward(layer, tokens, groups, back, masks, keep, batch)
+        keep = packing.last_rows if number == len(layers) - 1 else None
+        tokens = packed_layer_forward(layer, tokens, packing, masks, keep)
     return encoder_output(tokens, packing.out_positions(), batch, length)
 
 
@@ -227,13 +302,9 @@ def encoder_output(tokens: Any, positions: Any, batch: int, length: int) -> Any:
     return BaseModelOutputWithPastAndCrossAttentions(last_hidden_state=full.view(batch, length, -1))
 
 
-def packed_layer_forward(
-    layer: Any, tokens: Any, groups: list, back: Any, masks: list[Any], keep: Any, batch: int
-) -> Any:
-    """One BERT-style layer on N x H token rows: attention on padded blocks, the rest per token. ``groups`` and
-    ``back`` as in :class:`Layout` (packed tokens), or one group ``(None, None, length)`` and ``back`` None when the
-    rows are the batch's ``batch`` x length positions themselves (dense). With ``keep`` (indices into the rows)
-    the output is computed for those rows only."""
+def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[Any], keep: Any) -> Any:
+    """One BERT-style layer on the N x H rows of ``packing`` (a :class:`Layout`): attention on the groups' padded
+    blocks, the rest per row. With ``keep`` (indices into the rows) the output is computed for those rows only."""
     import torch
     import torch.nn.functional as F
 
@@ -246,12 +317,12 @@ def packed_layer_forward(
         torch.cat([p.weight for p in projections]),
         torch.cat([p.weight.new_zeros(p.out_features) if p.bias is None else p.bias for p in projections]),
     )
-    if back is not None:
-        qkv = torch.cat([qkv, qkv.new_zeros(1, qkv.shape[1])])  # row N: the padding
+    sizes = [count * span for _, count, span in packing.groups]
+    blocks = qkv if packing.gather is None else qkv.index_select(0, packing.gather)
+    # split, not slicing: its backward is one concatenation, where each slice's would be a zero-filled full copy
+    blocks = blocks.split([*sizes, len(blocks) - sum(sizes)])
     contexts = []
-    for (sequences, gather, span), mask in zip(groups, masks, strict=True):
-        count = batch if sequences is None else len(sequences)
-        block = qkv if gather is None else qkv.index_select(0, gather)
+    for (_, count, span), block, mask in zip(packing.groups, blocks, masks, strict=False):
         block = block.view(count, span, 3, -1, attention.attention_head_size)
         context, _ = attention_function(attention)(
             attention,
@@ -261,9 +332,11 @@ def packed_layer_forward(
             scaling=attention.scaling,
         )
         contexts.append(context.reshape(count * span, -1))
+    if packing.gather is None and len(qkv) > sum(sizes):  # blocked rows in no group attend to nothing
+        contexts.append(qkv.new_zeros(len(qkv) - sum(sizes), contexts[0].shape[-1]))
     context = contexts[0] if len(contexts) == 1 else torch.cat(contexts)
-    if back is not None:
-        context = context.index_select(0, back)
+    if packing.back is not None:
+        context = context.index_select(0, packing.back)
     if keep is not None:
         context, tokens = context.index_select(0, keep), tokens.index_select(0, keep)
     attended = layer.attention.output(context, tokens)

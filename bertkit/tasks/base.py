@@ -94,6 +94,9 @@ class Task(ABC):
     # What of the last layer the training loss reads: "all", "first" (position 0, [CLS]) or "labeled" (positions
     # with a label, inside bertkit.modeling.packing.packed_tokens): the speed-ups skip the rest.
     head_reads: ClassVar[str] = "all"
+    # Chunks of similar lengths per length-grouped batch when the model's layers skip the padding (see
+    # bertkit.training.sampling); 1: whole batches of similar lengths.
+    length_chunks: ClassVar[int] = 1
 
     def __init__(self, spec: Any) -> None:
         self.spec = spec  # the recipe's task section (bertkit.recipes.schema)

@@ -108,7 +108,19 @@ def make_accelerator(training: Any) -> tuple[Any, str]:
     return accelerator, precision
 
 
-def train_loader(split: EncodedSplit, prepared: PreparedData, training: Any) -> tuple[Any, Any]:
+def length_chunks(model: Any, prepared: PreparedData, training: Any) -> int:
+    """Chunks of similar lengths per batch (bertkit.training.sampling): the recipe's, else the task's choice for
+    models whose layers skip the padding, else 1 (whole batches of similar lengths: least padding)."""
+    from bertkit.modeling.packing import has_packed_encoder
+
+    if not training.group_by_length:
+        return 1
+    if training.length_chunks is not None:
+        return training.length_chunks
+    return prepared.task.length_chunks if has_packed_encoder(model) else 1
+
+
+def train_loader(split: EncodedSplit, prepared: PreparedData, training: Any, chunks: int = 1) -> tuple[Any, Any]:
     import torch
     from torch.utils.data import BatchSampler, DataLoader
 
@@ -116,7 +128,7 @@ def train_loader(split: EncodedSplit, prepared: PreparedData, training: Any) -> 
 
     features = split.features
     sampler = LengthGroupedSampler(
-        features[LENGTH], training.batch_size, training.seed, group_by_length=training.group_by_length
+        features[LENGTH], training.batch_size, training.seed, group_by_length=training.group_by_length, chunks=chunks
     )
     loader = DataLoader(
         features.remove_columns([c for c in ENGINE_COLUMNS if c in features.column_names]),

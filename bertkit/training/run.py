@@ -10,6 +10,7 @@ from bertkit.training.api import (
     FinetuneResult,
     check_metric,
     eval_loader,
+    length_chunks,
     load_splits_for,
     run_finished,
     run_started,
@@ -128,7 +129,10 @@ class Run:
         prepared.task.pad_to_multiple_of = pad_multiple(accelerator.device)
         optimizer = build_optimizer(model, recipe.training)
         scheduler = build_scheduler(optimizer, recipe.training, plan)
-        loader, sampler = train_loader(prepared.train, prepared, recipe.training)
+        chunks = length_chunks(model, prepared, recipe.training)
+        if chunks > 1:
+            notes.append(f"each batch joins {chunks} chunks of similar lengths from different places")
+        loader, sampler = train_loader(prepared.train, prepared, recipe.training, chunks)
         eval_splits = {name: split for name, split in prepared.encoded.items() if name != "train"}
         evals = [eval_loader(split, prepared, recipe.training) for split in eval_splits.values()]
         model, optimizer, loader, *evals = accelerator.prepare(model, optimizer, loader, *evals)

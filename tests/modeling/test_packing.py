@@ -45,23 +45,48 @@ def packed_copy(stock):
     return packed
 
 
+LAYOUTS = {  # cost settings under which layout() picks each kind of rows for tagged_batch()
+    "dense": {"BLOCK_GROUPS": (1,), "PACK_COST": 1e9},  # every position a row (its longest sequence fills it)
+    "blocked": {"BLOCK_GROUPS": (2,), "PACK_COST": 1e9},  # two padded blocks: lengths 9, 7 and 4, 2
+    "packed": {"BLOCK_GROUPS": (1,), "PACK_COST": 0.0},  # real tokens only, gathered for attention
+}
+
+
+def use_layout(monkeypatch, kind: str) -> None:
+    from bertkit.modeling import packing
+
+    for name, value in LAYOUTS[kind].items():
+        monkeypatch.setattr(packing, name, value)
+
+
 @pytest.mark.parametrize("multiple", [1, 8])  # exact row counts, and rounded up with rows no loss reads
 @pytest.mark.parametrize(
-    ("arch", "dense"), [("Bert", False), ("Roberta", False), ("Electra", False), ("Bert", True), ("Roberta", True)]
+    ("arch", "kind"),
+    [
+        ("Bert", "packed"),
+        ("Roberta", "packed"),
+        ("Electra", "packed"),
+        ("Bert", "blocked"),
+        ("Roberta", "blocked"),
+        ("Bert", "dense"),
+        ("Roberta", "dense"),
+    ],
 )
-def test_packed_layers_give_the_same_loss_and_gradients(arch, dense, multiple, monkeypatch):
+def test_packed_layers_give_the_same_loss_and_gradients(arch, kind, multiple, monkeypatch):
     from bertkit.modeling import packing
     from bertkit.modeling.packing import layout
 
     monkeypatch.setattr(packing, "ROW_MULTIPLE", multiple)
+    use_layout(monkeypatch, kind)
     stock = tiny(arch, head="TokenClassification").train()  # dropout 0: training mode without randomness
     packed = packed_copy(stock)
-    batch = tagged_batch(dense=dense)
-    assert layout(batch["attention_mask"]).dense is dense
+    batch = tagged_batch()
+    rows = layout(batch["attention_mask"])
+    assert rows.dense is (kind == "dense") and (rows.gather is not None) is (kind == "packed")
     logits, grads = loss_and_grads(stock, batch)
     labeled = batch["labels"] != -100
     real = batch["attention_mask"] == 1
-    cases = [(batch["labels"], labeled)] + ([] if dense else [(None, real)])  # dense without labels: stock
+    cases = [(batch["labels"], labeled)] + ([] if kind == "dense" else [(None, real)])  # dense, no labels: stock
     for labels, needed in cases:  # last layer at labeled / real tokens
         packed_logits, packed_grads = loss_and_grads(packed, batch, labels=labels)
         assert torch.allclose(packed_logits[needed], logits[needed], atol=1e-5)
@@ -70,6 +95,19 @@ def test_packed_layers_give_the_same_loss_and_gradients(arch, dense, multiple, m
         for name, grad in grads.items():
             assert torch.allclose(packed_grads[name], grad, atol=1e-5), name
     assert "_bertkit_packing" not in encoder_of(packed).__dict__  # cleared on leaving the block
+
+
+def test_the_cheapest_rows_are_chosen_per_batch():
+    from bertkit.modeling.packing import cheapest_plan
+
+    even = cheapest_plan([30] * 31 + [28], 30)  # length-grouped: every position a row, one attention call
+    assert not even.packed and len(even.groups) == 1 and even.groups[0][1] == 30
+    two = cheapest_plan([40] * 16 + [10] * 16, 40)  # two lengths: two blocks, no padding
+    assert not two.packed and sorted(span for _, span in two.groups) == [10, 40]
+    assert sorted(two.groups[1][0]) == list(range(16, 32))
+    spans = [int(x) for x in torch.randint(5, 60, (32,), generator=torch.Generator().manual_seed(0))]
+    uneven = cheapest_plan(spans, max(spans))  # random lengths: real tokens only
+    assert uneven.packed and len(uneven.groups) == 4  # four length-sorted attention calls
 
 
 def test_row_counts_are_rounded_up_with_rows_no_loss_reads(monkeypatch):
@@ -86,13 +124,20 @@ def test_row_counts_are_rounded_up_with_rows_no_loss_reads(monkeypatch):
     assert packing.rounded_selection(torch.arange(8), 20).tolist() == list(range(8))
 
     batch = tagged_batch()
+    use_layout(monkeypatch, "packed")
     packed = packing.layout(batch["attention_mask"], batch["labels"])
     assert len(packed.rows) == 24 and len(packed.last_rows) == 16  # 15 labeled tokens
     labels = batch["labels"].flatten()
     assert int((labels.index_select(0, packed.out_positions()) != -100).sum()) == 15  # every labeled token kept
     assert int((packed.back < 0).sum()) == 0  # every row, padding ones too, has its place in an attention group
-    dense = packing.layout(tagged_batch(dense=True)["attention_mask"], tagged_batch(dense=True)["labels"])
-    assert dense.dense and len(dense.last_rows) == 32  # 26 labeled
+    use_layout(monkeypatch, "blocked")
+    blocked = packing.layout(batch["attention_mask"], batch["labels"])
+    assert len(blocked.rows) == 32 and len(set(blocked.rows.tolist())) == 32  # blocks of 18 and 8, 6 more
+    assert [(count, span) for _, count, span in blocked.groups] == [(2, 9), (2, 4)]
+    assert int((labels.index_select(0, blocked.out_positions()) != -100).sum()) == 15
+    use_layout(monkeypatch, "dense")
+    dense = packing.layout(batch["attention_mask"], batch["labels"])
+    assert dense.dense and len(dense.rows) == 36 and len(dense.last_rows) == 16
 
 
 def test_outside_the_block_in_evaluation_and_with_checkpointing_every_position_is_computed():

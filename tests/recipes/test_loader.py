@@ -252,8 +252,8 @@ def test_override_errors_name_the_set(write):
     assert info.value.problems == [
         "--set training.lr: unknown key 'lr' (allowed here: seed, epochs, max_steps, batch_size, eval_batch_size, "
         "gradient_accumulation_steps, learning_rate, weight_decay, adam_beta1, adam_beta2, adam_epsilon, "
-        "lr_scheduler, warmup_ratio, warmup_steps, max_grad_norm, precision, group_by_length, logging_steps, "
-        "checkpoint_steps, keep_checkpoints, dataloader_workers, speedups)",
+        "lr_scheduler, warmup_ratio, warmup_steps, max_grad_norm, precision, group_by_length, length_chunks, "
+        "logging_steps, checkpoint_steps, keep_checkpoints, dataloader_workers, speedups)",
         "--set trainig.epochs: trainig: unknown key 'trainig'; did you mean 'training'?",
         "--set training.epochs: should be greater than 0 (got -1)",
         "--set no-equals-sign: expected KEY=VALUE, e.g. training.learning_rate=3e-5",

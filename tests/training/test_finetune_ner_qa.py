@@ -109,6 +109,7 @@ def test_ner_speedups_train_the_same_weights_as_the_stock_forward(tiny_encoder, 
         out = ner_files / f"speedups-{speedups}"
         write_recipe(ner_files / "ner.yaml", tiny_encoder, NER_TASK, data, out, epochs=2, speedups=speedups)
         args = ["--set", "model.hidden_dropout=0", "--set", "model.attention_dropout=0", "--log-format", "plain"]
+        args += ["--set", "training.length_chunks=4"]  # the same batches with and without (default: 4 and 1)
         result = run_cli("finetune", ner_files / "ner.yaml", *args)
         assert result.exit_code == 0, result.stderr
         assert ("labeled positions" in result.stderr) is speedups
@@ -232,7 +233,9 @@ def test_two_processes_evaluate_windows_like_one(task, tiny_encoder, tmp_path):
     assert json.loads((out / "bertkit_run.json").read_text())["num_processes"] == 2
     metrics = json.loads((out / "metrics.json").read_text())["splits"]["validation"]
     scores = (ner_inference_scores if task == "ner" else qa_inference_scores)(out, tmp_path / "dev.jsonl")
-    keys = ("f1", "accuracy") if task == "ner" else ("f1", "exact_match")
+    # NER: entity F1 only. Tag accuracy from entities re-tagged as IOB2 differs where the model starts an entity
+    # with I- (the entity is the same, its first tag is written B-).
+    keys = ("f1",) if task == "ner" else ("f1", "exact_match")
     assert {k: scores[k] for k in keys} == pytest.approx({k: metrics[k] for k in keys})
 
 
