@@ -9,8 +9,9 @@ and cut into 1, 2 or 4 groups, one attention call each. Per batch, :func:`cheape
   bertkit.training.sampling: little padding inside each block, no per-layer gathers);
 - packed: the real tokens only, each layer gathering its attention blocks from them (random batches: 62% padding
   on CoNLL-2003).
-Its costs were measured on CoNLL-2003 with MiniLM (bf16, same batches, every layout): one more attention call per
-layer costs about as much as 28 more rows, and the gathers of packed rows about 8%. The attention mask is the
+Its costs were measured on CoNLL-2003 with MiniLM (bf16, the same batches in every layout, attention with dropout
+as one autograd function: bertkit.modeling.block_attention): one more attention call per layer costs about as much
+as 20 more rows, and the gathers of packed rows about 4%. The attention mask is the
 model's own, so each token attends to exactly what it attends to in the stock forward and its output is the same.
 
 For per-token heads the last layer's output projection and feed-forward also run only at the positions the loss
@@ -36,8 +37,8 @@ PACKING = "_bertkit_packing"  # encoder attribute, set inside packed_tokens(): t
 ATTENTION_GROUPS = 4  # attention calls per layer of packed rows, for batches of uneven lengths
 SPLIT_BELOW = 0.75
 BLOCK_GROUPS = (1, 2, 4)  # attention calls per layer that blocked rows may use
-CALL_ROWS = 28.0  # one more attention call per layer costs as much as this many rows through every layer
-PACK_COST = 0.08  # the per-layer gathers of packed rows, as a share of their cost
+CALL_ROWS = 20.0  # one more attention call per layer costs as much as this many rows through every layer
+PACK_COST = 0.04  # the per-layer gathers of packed rows, as a share of their cost
 ROW_MULTIPLE = 32  # row counts of the packed matmuls are rounded up to a multiple of this (see the docstring)
 HEAD_ROWS = "_bertkit_rows"  # masked-LM head attribute, set inside masked_rows(): the positions it predicts
 MLM_HEADS = {  # masked-LM models whose head works on any (..., hidden) input: the head's attribute
@@ -308,7 +309,8 @@ def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[A
     import torch
     import torch.nn.functional as F
 
-    from bertkit.modeling.speedups import attention_function
+    from bertkit.modeling.block_attention import block_attention
+    from bertkit.modeling.speedups import attention_function, attention_with_fast_dropout
 
     attention = layer.attention.self
     projections = (attention.query, attention.key, attention.value)
@@ -322,13 +324,21 @@ def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[A
     # split, not slicing: its backward is one concatenation, where each slice's would be a zero-filled full copy
     blocks = blocks.split([*sizes, len(blocks) - sum(sizes)])
     contexts = []
+    function = attention_function(attention)
+    dropout = attention.dropout.p if attention.training else 0.0
+    fused = dropout > 0.0 and function is attention_with_fast_dropout
     for (_, count, span), block, mask in zip(packing.groups, blocks, masks, strict=False):
+        if fused and (mask is None or mask.dtype == torch.bool):  # the same maths, one autograd node
+            hidden = None if mask is None else ~mask
+            heads = attention.num_attention_heads
+            contexts.append(block_attention(block, hidden, count, span, heads, dropout, attention.scaling))
+            continue
         block = block.view(count, span, 3, -1, attention.attention_head_size)
-        context, _ = attention_function(attention)(
+        context, _ = function(
             attention,
             *(block[:, :, i].transpose(1, 2) for i in range(3)),
             mask,
-            dropout=attention.dropout.p if attention.training else 0.0,
+            dropout=dropout,
             scaling=attention.scaling,
         )
         contexts.append(context.reshape(count * span, -1))

@@ -12,7 +12,8 @@
   a 6-layer model), and the logits are those of the full computation.
 - Padding-free layers for token classification and masked-LM (training only, bertkit.modeling.packing): every
   layer's matmuls run on the batch's real tokens only, the last layer's feed-forward (and the masked-LM head)
-  only at the positions the loss reads.
+  only at the positions the loss reads; on CPU their attention with dropout runs as one autograd function
+  (bertkit.modeling.block_attention).
 
 - Only the vocabulary rows the training data uses. Rows of the word-embedding matrix for tokens that never occur
   in the training features get an exactly-zero gradient at every step, so AdamW (without weight decay) never
