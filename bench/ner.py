@@ -98,7 +98,7 @@ def run_bertkit(args: argparse.Namespace) -> dict:
     suffix = "" if args.attention_dropout is None else f" (attention dropout {args.attention_dropout})"
     suffix += " (random batches)" if args.random_batches else ""
     suffix += " (speedups off)" if args.no_speedups else ""
-    suffix += f" ({args.length_chunks} length chunks per batch)" if args.length_chunks is not None else ""
+    suffix += f" (length_chunks={args.length_chunks})" if args.length_chunks is not None else ""
     row = {
         "name": "bertkit finetune" + suffix,
         "steps": last,

@@ -54,13 +54,13 @@ RUNS: dict[str, list[list[str]]] = {
             "--runs",
             "bertkit,bertkit-stock,reference",
         ],
+        *[  # one run after the other: test F1 and whole-epoch rates of the pairs (EPOCH_PAIRS)
+            [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit,reference-grouped", "--seed", seed]
+            for seed in ("42", "1", "2", "3")
+        ],
         *[
-            [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", runs, "--seed", seed]
-            for seed, runs in (
-                ("42", "reference,reference-grouped,bertkit"),
-                ("1", "reference,reference-grouped,bertkit"),
-                *((seed, "reference,bertkit") for seed in ("2", "3", "4", "5", "6", "7")),
-            )
+            [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "reference,bertkit-whole-batches", "--seed", seed]
+            for seed in ("42", "1", "2", "3", "4", "5", "6", "7")
         ],
         *[
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit", "--random-batches", "--seed", seed]
@@ -275,6 +275,9 @@ def finetune_section() -> list[str]:
     return lines
 
 
+EPOCH_PAIRS = "ner-bertkit-reference-grouped-epoch-seed*.json"  # bertkit, then the grouped Trainer, alone
+
+
 def ner_section() -> list[str]:
     speed = rows_by_name("ner-*steps*.json")
     f1: dict[str, dict[int, float]] = {}
@@ -288,9 +291,11 @@ def ner_section() -> list[str]:
         return ["_CoNLL-2003: not measured (python bench/ner.py)_", ""]
     bertkit = pick(speed, "bertkit finetune")
     steps = bertkit["steps"] if bertkit else 200
-    head = f"| System | Train sentences/s ({steps} steps) | bertkit is | Test F1: mean ± sd (seeds) | Test F1 by seed |"
-    lines = [head, "|---|---|---|---|---|"]
-    for name in sorted(set(speed) | set(f1), key=lambda n: (n.startswith("bertkit"), n)):
+    epoch = epoch_rates()
+    head = f"| System | Train sentences/s ({steps} steps) | bertkit is | Whole epoch, paired runs: sentences/s (runs) "
+    head += "| Test F1: mean ± sd (seeds) | Test F1 by seed |"
+    lines = [head, "|---|---|---|---|---|---|"]
+    for name in sorted(set(speed) | set(f1) | set(epoch), key=lambda n: (n.startswith("bertkit"), n)):
         rate = speed.get(name, {}).get("train_sentences_per_s")
         other_steps = speed.get(name, {}).get("steps", steps) != steps
         vs = (
@@ -301,8 +306,22 @@ def ner_section() -> list[str]:
         shown = f"{rate:.1f}" + (f" ({speed[name]['steps']} steps)" if other_steps else "") if rate else ""
         scores = f1.get(name, {})
         by_seed = ", ".join(f"{seed}: {pct(scores[seed])}" for seed in sorted(scores))
-        lines.append(f"| {name} | {shown} | {vs} | {spread(list(scores.values()))} | {by_seed} |")
+        whole = ""
+        if name in epoch:
+            whole = f"{statistics.mean(epoch[name]):.1f} ({len(epoch[name])})"
+            if name != "bertkit finetune" and "bertkit finetune" in epoch:
+                whole += f", bertkit {statistics.mean(epoch['bertkit finetune']) / statistics.mean(epoch[name]):.2f}x"
+        lines.append(f"| {name} | {shown} | {vs} | {whole} | {spread(list(scores.values()))} | {by_seed} |")
     return [*lines, ""]
+
+
+def epoch_rates() -> dict[str, list[float]]:
+    """Whole-epoch train rates of the runs made in pairs, one after the other (EPOCH_PAIRS), by name."""
+    rates: dict[str, list[float]] = {}
+    for report in load(EPOCH_PAIRS):
+        for row in report["rows"]:
+            rates.setdefault(row["name"], []).append(row["train_sentences_per_s"])
+    return rates
 
 
 def spread(values: list[float]) -> str:
