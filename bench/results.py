@@ -290,7 +290,7 @@ def ner_section() -> list[str]:
     if not speed and not f1:
         return ["_CoNLL-2003: not measured (python bench/ner.py)_", ""]
     bertkit = pick(speed, "bertkit finetune")
-    steps = bertkit["steps"] if bertkit else 200
+    steps = bertkit["steps"] if bertkit else max((row["steps"] for row in speed.values()), default=300)
     epoch = epoch_rates()
     head = f"| System | Train sentences/s ({steps} steps) | bertkit is | Whole epoch, paired runs: sentences/s (runs) "
     head += "| Test F1: mean ± sd (seeds) | Test F1 by seed |"
