@@ -17,7 +17,7 @@ model's own, so each token attends to exactly what it attends to in the stock fo
 For per-token heads the last layer's output projection and feed-forward also run only at the positions the loss
 reads (token classification: the labeled ones, 73% of CoNLL-2003's real tokens; masked-LM: the masked ones, and
 the masked-LM head too), with or without packing; other positions of the encoder's output are zeros, which that
-loss never reads. Only in training and inside :func:`packed_tokens` / :func:`masked_rows`; evaluation and
+loss never reads. Only in training and inside :func:`packed_tokens` and bertkit.modeling.masked_rows; evaluation and
 prediction run the stock forward. Query, key and value come from one matmul with the three weight matrices side
 by side (same products, one cast of the input under autocast instead of three).
 
@@ -40,14 +40,6 @@ BLOCK_GROUPS = (1, 2, 4)  # attention calls per layer that blocked rows may use
 CALL_ROWS = 20.0  # one more attention call per layer costs as much as this many rows through every layer
 PACK_COST = 0.04  # the per-layer gathers of packed rows, as a share of their cost
 ROW_MULTIPLE = 32  # row counts of the packed matmuls are rounded up to a multiple of this (see the docstring)
-HEAD_ROWS = "_bertkit_rows"  # masked-LM head attribute, set inside masked_rows(): the positions it predicts
-MLM_HEADS = {  # masked-LM models whose head works on any (..., hidden) input: the head's attribute
-    "BertForMaskedLM": "cls",
-    "BertForPreTraining": "cls",
-    "RobertaForMaskedLM": "lm_head",
-    "XLMRobertaForMaskedLM": "lm_head",
-    "CamembertForMaskedLM": "lm_head",
-}
 
 
 def encoder_of(model: Any) -> Any:
@@ -351,61 +343,3 @@ def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[A
         context, tokens = context.index_select(0, keep), tokens.index_select(0, keep)
     attended = layer.attention.output(context, tokens)
     return layer.output(layer.intermediate(attended), attended)
-
-
-# ------------------------------------------------------------------------------------------- masked-LM head
-def use_masked_rows_head(model: Any) -> bool:
-    """Let a masked-LM model's prediction head run only on the masked positions inside :func:`masked_rows` (its
-    vocabulary-sized output layer is most of a small model's work: 30522 x 384 per token for MiniLM)."""
-    from bertkit.modeling.speedups import swapped_class
-
-    head = mlm_head(model)
-    if head is None:
-        return False
-    head.__class__ = swapped_class(type(head), "masked_rows", lambda: {"forward": masked_rows_head_forward})
-    return True
-
-
-def mlm_head(model: Any) -> Any:
-    name = MLM_HEADS.get(type(model).__name__)
-    return getattr(model, name, None) if name else None
-
-
-def restore_mlm_head(model: Any) -> None:
-    head = mlm_head(model)
-    if head is not None and getattr(type(head), "_bertkit_kind", None) == "masked_rows":
-        head.__class__ = type(head)._bertkit_original
-        head.__dict__.pop(HEAD_ROWS, None)
-
-
-def masked_rows_head_forward(head: Any, sequence_output: Any, *args: Any, **kwargs: Any) -> Any:
-    rows = head.__dict__.get(HEAD_ROWS)
-    if rows is not None:
-        sequence_output = sequence_output.flatten(0, 1).index_select(0, rows)
-    return type(head)._bertkit_original.forward(head, sequence_output, *args, **kwargs)
-
-
-@contextmanager
-def masked_rows(model: Any, inputs: dict[str, Any], ignore_index: int = -100):
-    """Yields the flat positions (row-major over batch x length) of the masked tokens, and a few unmasked ones that
-    round their count up to a multiple of ``ROW_MULTIPLE``, whose prediction logits alone (rows x vocabulary) the
-    model returns within this block, with its encoder packed as well; yields None
-    (nothing changed) for models :func:`use_masked_rows_head` did not prepare, and in evaluation."""
-    unwrapped = getattr(model, "module", model)
-    head = mlm_head(unwrapped)
-    if head is None or getattr(type(head), "_bertkit_kind", None) != "masked_rows" or not unwrapped.training:
-        yield None
-        return
-    labels = inputs["labels"]
-    needed = labels
-    if inputs.get("next_sentence_label") is not None:  # the NSP head reads position 0 ([CLS]) too
-        needed = labels.clone()
-        needed[:, 0] = 0
-    # Rounded up with positions whose label is ignore_index: their logits add nothing to the loss.
-    rows = rounded_selection((labels.flatten() != ignore_index).nonzero().squeeze(1), labels.numel())
-    head.__dict__[HEAD_ROWS] = rows
-    try:
-        with packed_tokens(model, inputs.get("attention_mask"), needed, ignore_index):
-            yield rows
-    finally:
-        head.__dict__.pop(HEAD_ROWS, None)

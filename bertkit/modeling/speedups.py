@@ -324,7 +324,8 @@ def apply_speedups(
 
 def use_packing(model: Any) -> list[str]:
     """Padding-free layers for token classifiers and masked-LM models, and a masked-positions-only MLM head."""
-    from bertkit.modeling.packing import MLM_HEADS, use_masked_rows_head, use_packed_encoder
+    from bertkit.modeling.masked_rows import MLM_HEADS, use_masked_rows_head
+    from bertkit.modeling.packing import use_packed_encoder
 
     done = []
     known = type(model).__name__ in TOKEN_CLASSIFIERS or type(model).__name__ in MLM_HEADS
@@ -339,7 +340,8 @@ def remove_speedups(model: Any) -> None:
     """Give the model back its stock forward passes (before it is handed to code that may need every position)."""
     import torch
 
-    from bertkit.modeling.packing import restore_encoder, restore_mlm_head
+    from bertkit.modeling.masked_rows import restore_mlm_head
+    from bertkit.modeling.packing import restore_encoder
 
     restore_embeddings(model)
     restore_last_layer(model)

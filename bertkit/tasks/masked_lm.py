@@ -198,8 +198,8 @@ class MaskedLMTask(Task):
     # ------------------------------------------------------------------------------------------- training
     def training_loss(self, model: Any, batch: dict[str, Any]) -> Any:
         """The model's own loss; with the speed-ups the same loss from logits computed at the masked positions
-        only (bertkit.modeling.packing.masked_rows), not at every position of the batch."""
-        from bertkit.modeling.packing import masked_rows
+        only (bertkit.modeling.masked_rows.masked_rows), not at every position of the batch."""
+        from bertkit.modeling.masked_rows import masked_rows
 
         inputs = self.forward_inputs(batch)
         with masked_rows(model, inputs, IGNORE_INDEX) as rows:
