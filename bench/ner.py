@@ -32,6 +32,7 @@ from references.harness import best_of, machine, run_process, step_throughput  #
 OUT = HERE / "out"
 DATA = Path(os.environ.get("BERTKIT_BENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "conll2003"
 RUNS = ("reference", "reference-grouped", "bertkit", "bertkit-stock")  # bertkit-stock: training.speedups=false
+EXTRA_RUNS = ("reference-grouped-eager", "bertkit-whole-batches")  # eager attention; training.length_chunks=1
 BATCH, LR, SEED = 32, 5e-5, 42
 
 
@@ -133,7 +134,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--max-steps", type=int, default=200, help="0: one full epoch and test scores")
     parser.add_argument("--warmup-steps", type=int, default=10, help="first steps left out of the throughput")
-    parser.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated, of: {', '.join(RUNS)}")
+    parser.add_argument(
+        "--runs",
+        default=",".join(RUNS),
+        help=f"comma-separated, of: {', '.join(RUNS + EXTRA_RUNS)} (default: {', '.join(RUNS)})",
+    )
     parser.add_argument("--attention-dropout", type=float, default=None, help="override in every run")
     parser.add_argument("--random-batches", action="store_true", help="bertkit without length grouping")
     parser.add_argument("--seed", type=int, default=SEED, help="training seed of every run")
@@ -162,6 +167,7 @@ def main() -> None:
             *["--max-steps", str(args.max_steps), *random_batches],
         ],
     }
+    commands["reference-grouped-eager"] = [*commands["reference-grouped"], "--attn-implementation", "eager"]
     commands["bertkit-stock"] = [*commands["bertkit"], "--no-speedups"]
     commands["bertkit-whole-batches"] = [*commands["bertkit"], "--length-chunks", "1"]
     rows = []

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--warmup-steps", type=int, default=5, help="steps left out of the throughput")
     parser.add_argument("--attention-dropout", type=float, default=None)
+    parser.add_argument("--attn-implementation", default=None, help="e.g. eager (default: transformers' choice, sdpa)")
     args = parser.parse_args(argv)
 
     import datasets
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> dict:
         id2label=dict(enumerate(label_list)),
         **overrides,
     )
-    model = AutoModelForTokenClassification.from_pretrained(args.model, config=config)
+    attention = {} if args.attn_implementation is None else {"attn_implementation": args.attn_implementation}
+    model = AutoModelForTokenClassification.from_pretrained(args.model, config=config, **attention)
 
     def compute_metrics(prediction):
         predictions = np.argmax(prediction.predictions, axis=2)
@@ -160,6 +162,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "name": f"Trainer (run_ner style, {args.sampling}"
         + ("" if args.attention_dropout is None else f", attention dropout {args.attention_dropout}")
+        + ("" if args.attn_implementation is None else f", {args.attn_implementation} attention")
         + ")",
         "steps": last,
         "train_sentences_per_s": sentences / (timer.at[last] - timer.at[first]),
