@@ -9,7 +9,8 @@ evaluation excluded), the estimated epoch time, ratios, the padding share, and w
 exact match / F1 (official SQuAD v1.1 normalisation) on the 10 held-out articles.
 
 Runs: ``reference`` (run_qa.py defaults: every feature padded to 384, random order), ``reference-best`` (the best
-Trainer settings on CPU: dynamic padding + group_by_length), ``bertkit`` (bertkit's defaults).
+Trainer settings on CPU: dynamic padding + group_by_length), ``reference-best-eager`` (the same with
+``attn_implementation="eager"``), ``bertkit`` (bertkit's defaults).
 ``--attention-dropout P`` sets the model's attention dropout in every run (0 lets PyTorch's CPU flash-attention
 kernel run; with dropout > 0 the CPU SDPA falls back to the unfused math path).
 
@@ -143,7 +144,11 @@ def main() -> None:
     parser.add_argument("--squad", type=Path, default=SQUAD)
     parser.add_argument("--max-steps", type=int, default=60, help="0: one full epoch and evaluation scores")
     parser.add_argument("--warmup-steps", type=int, default=5, help="first steps left out of the throughput")
-    parser.add_argument("--runs", default=",".join(RUNS), help=f"comma-separated, of: {', '.join(RUNS)}")
+    parser.add_argument(
+        "--runs",
+        default=",".join(RUNS),
+        help=f"comma-separated, of: {', '.join(RUNS)}, reference-best-eager (default: {', '.join(RUNS)})",
+    )
     parser.add_argument("--attention-dropout", type=float, default=None, help="override in every run")
     parser.add_argument("--run-bertkit", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-speedups", action="store_true", help=argparse.SUPPRESS)
@@ -170,6 +175,7 @@ def main() -> None:
         "bertkit": [sys.executable, str(Path(__file__).resolve()), "--run-bertkit", *files, *common],
     }
     commands["bertkit"] += ["--max-steps", str(args.max_steps)]
+    commands["reference-best-eager"] = [*commands["reference-best"], "--attn-implementation", "eager"]
     commands["bertkit-stock"] = [*commands["bertkit"], "--no-speedups"]
     names = [name.strip() for name in args.runs.split(",")]
     rows = []

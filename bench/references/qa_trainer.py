@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--warmup-steps", type=int, default=5, help="steps left out of the throughput")
     parser.add_argument("--attention-dropout", type=float, default=None)
+    parser.add_argument("--attn-implementation", default=None, help="e.g. eager (default: transformers' choice, sdpa)")
     args = parser.parse_args(argv)
 
     import datasets
@@ -206,7 +207,8 @@ def main(argv: list[str] | None = None) -> dict:
     set_seed(args.seed)
     overrides = {} if args.attention_dropout is None else {"attention_probs_dropout_prob": args.attention_dropout}
     config = AutoConfig.from_pretrained(args.model, **overrides)
-    model = AutoModelForQuestionAnswering.from_pretrained(args.model, config=config)
+    attention = {} if args.attn_implementation is None else {"attn_implementation": args.attn_implementation}
+    model = AutoModelForQuestionAnswering.from_pretrained(args.model, config=config, **attention)
 
     class StepTimes(TrainerCallback):
         def __init__(self) -> None:
@@ -251,6 +253,7 @@ def main(argv: list[str] | None = None) -> dict:
     name += f", {args.sampling}" + (
         "" if args.attention_dropout is None else f", attn dropout {args.attention_dropout}"
     )
+    name += "" if args.attn_implementation is None else f", {args.attn_implementation} attention"
     result = {
         "name": name + ")",
         "steps": last,
