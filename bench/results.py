@@ -56,7 +56,11 @@ RUNS: dict[str, list[list[str]]] = {
         ],
         *[  # one run after the other: test F1 and whole-epoch rates of the pairs (EPOCH_PAIRS)
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit,reference-grouped", "--seed", seed]
-            for seed in ("42", "1", "2", "3", "4", "5")
+            for seed in ("42", "1", "2", "3", "4", "5", "6", "7")
+        ],
+        *[  # the same pairs against the grouped Trainer with eager attention (faster than sdpa in 200-step runs)
+            [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit,reference-grouped-eager", "--seed", seed]
+            for seed in ("42", "1")
         ],
         *[
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "reference,bertkit-whole-batches", "--seed", seed]
@@ -275,7 +279,8 @@ def finetune_section() -> list[str]:
     return lines
 
 
-EPOCH_PAIRS = "ner-bertkit-reference-grouped-epoch-seed*.json"  # bertkit, then the grouped Trainer, alone
+# bertkit, then the grouped Trainer (with transformers' default sdpa attention, or eager), one after the other
+EPOCH_PAIRS = ("ner-bertkit-reference-grouped-epoch-seed*.json", "ner-bertkit-reference-grouped-eager-epoch-seed*.json")
 
 
 def ner_section() -> list[str]:
@@ -291,7 +296,7 @@ def ner_section() -> list[str]:
         return ["_CoNLL-2003: not measured (python bench/ner.py)_", ""]
     bertkit = pick(speed, "bertkit finetune")
     steps = bertkit["steps"] if bertkit else max((row["steps"] for row in speed.values()), default=300)
-    epoch = epoch_rates()
+    epoch, paired = epoch_rates()
     head = f"| System | Train sentences/s ({steps} steps) | bertkit is | Whole epoch, paired runs: sentences/s (runs) "
     head += "| Test F1: mean ± sd (seeds) | Test F1 by seed |"
     lines = [head, "|---|---|---|---|---|---|"]
@@ -309,19 +314,24 @@ def ner_section() -> list[str]:
         whole = ""
         if name in epoch:
             whole = f"{statistics.mean(epoch[name]):.1f} ({len(epoch[name])})"
-            if name != "bertkit finetune" and "bertkit finetune" in epoch:
-                whole += f", bertkit {statistics.mean(epoch['bertkit finetune']) / statistics.mean(epoch[name]):.2f}x"
+            if name in paired:  # bertkit's rate in the same pairs over this reference's
+                whole += f", bertkit {statistics.mean(paired[name]) / statistics.mean(epoch[name]):.2f}x"
         lines.append(f"| {name} | {shown} | {vs} | {whole} | {spread(list(scores.values()))} | {by_seed} |")
     return [*lines, ""]
 
 
-def epoch_rates() -> dict[str, list[float]]:
-    """Whole-epoch train rates of the runs made in pairs, one after the other (EPOCH_PAIRS), by name."""
+def epoch_rates() -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Whole-epoch train rates of the runs made in pairs, one after the other (EPOCH_PAIRS), by name; and for each
+    reference, bertkit's rates in its pairs."""
     rates: dict[str, list[float]] = {}
-    for report in load(EPOCH_PAIRS):
+    paired: dict[str, list[float]] = {}
+    for report in (report for pattern in EPOCH_PAIRS for report in load(pattern)):
+        mine = [row for row in report["rows"] if row["name"] == "bertkit finetune"]
         for row in report["rows"]:
             rates.setdefault(row["name"], []).append(row["train_sentences_per_s"])
-    return rates
+            if mine and row is not mine[0]:
+                paired.setdefault(row["name"], []).append(mine[0]["train_sentences_per_s"])
+    return rates, paired
 
 
 def spread(values: list[float]) -> str:
