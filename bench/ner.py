@@ -32,7 +32,8 @@ from references.harness import best_of, machine, run_process, step_throughput  #
 OUT = HERE / "out"
 DATA = Path(os.environ.get("BERTKIT_BENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "conll2003"
 RUNS = ("reference", "reference-grouped", "bertkit", "bertkit-stock")  # bertkit-stock: training.speedups=false
-EXTRA_RUNS = ("reference-grouped-eager", "bertkit-whole-batches")  # eager attention; training.length_chunks=1
+# eager attention; TrainingArguments(torch_compile=True); training.length_chunks=1
+EXTRA_RUNS = ("reference-grouped-eager", "reference-grouped-compiled", "bertkit-whole-batches")
 BATCH, LR, SEED = 32, 5e-5, 42
 
 
@@ -168,6 +169,7 @@ def main() -> None:
         ],
     }
     commands["reference-grouped-eager"] = [*commands["reference-grouped"], "--attn-implementation", "eager"]
+    commands["reference-grouped-compiled"] = [*commands["reference-grouped"], "--torch-compile"]
     commands["bertkit-stock"] = [*commands["bertkit"], "--no-speedups"]
     commands["bertkit-whole-batches"] = [*commands["bertkit"], "--length-chunks", "1"]
     rows = []

@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--warmup-steps", type=int, default=5, help="steps left out of the throughput")
     parser.add_argument("--attention-dropout", type=float, default=None)
     parser.add_argument("--attn-implementation", default=None, help="e.g. eager (default: transformers' choice, sdpa)")
+    parser.add_argument("--torch-compile", action="store_true", help="TrainingArguments(torch_compile=True)")
     args = parser.parse_args(argv)
 
     import datasets
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
         logging_strategy="no",
         report_to="none",
         disable_tqdm=True,
+        torch_compile=args.torch_compile,
     )
     timer = timing_callback()
     trainer = Trainer(
@@ -163,6 +165,7 @@ def main(argv: list[str] | None = None) -> dict:
         "name": f"Trainer (run_ner style, {args.sampling}"
         + ("" if args.attention_dropout is None else f", attention dropout {args.attention_dropout}")
         + ("" if args.attn_implementation is None else f", {args.attn_implementation} attention")
+        + (", torch.compile" if args.torch_compile else "")
         + ")",
         "steps": last,
         "train_sentences_per_s": sentences / (timer.at[last] - timer.at[first]),
