@@ -62,6 +62,12 @@ RUNS: dict[str, list[list[str]]] = {
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit,reference-grouped-eager", "--seed", seed]
             for seed in ("42", "1")
         ],
+        [
+            *[PY, str(HERE / "ner.py"), "--max-steps", "300"],
+            "--runs",
+            "reference-grouped,reference-grouped-compiled,bertkit",
+        ],
+        [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit,reference-grouped-compiled", "--seed", "42"],
         *[
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "reference,bertkit-whole-batches", "--seed", seed]
             for seed in ("42", "1", "2", "3", "4", "5", "6", "7")
@@ -179,13 +185,25 @@ def load(pattern: str) -> list[dict[str, Any]]:
 
 def rows_by_name(pattern: str) -> dict[str, dict[str, Any]]:
     """Rows of the bench/ner.py / bench/qa.py reports matching ``pattern``: per name, the row measured over the
-    most steps (the steadiest figure), and of those the newest."""
+    most steps (the steadiest figure), and of those the newest; each with its report's bertkit row (``_bertkit``,
+    the one bench/ner.py and bench/qa.py print ratios against)."""
     rows: dict[str, dict[str, Any]] = {}
     for report in load(pattern):
+        mine = next(
+            (r for r in report["rows"] if r["name"].startswith("bertkit") and "speedups off" not in r["name"]), None
+        )
         for row in report["rows"]:
             if row["steps"] >= rows.get(row["name"], {}).get("steps", 0):
-                rows[row["name"]] = row | {"_file": report["_file"]}
+                rows[row["name"]] = row | {"_file": report["_file"], "_bertkit": mine}
     return rows
+
+
+def run_ratio(row: dict[str, Any] | None, key: str) -> str:
+    """bertkit's rate over the row's, both measured in the same run ('' for bertkit's own row, n/a without one)."""
+    if not row or row.get("_bertkit") is None:
+        return "n/a" if row else ""
+    mine = row["_bertkit"]
+    return "" if mine["name"] == row["name"] else ratio(mine[key], row[key])
 
 
 def pick(rows: dict[str, dict[str, Any]], name: str) -> dict[str, Any] | None:
@@ -279,8 +297,9 @@ def finetune_section() -> list[str]:
     return lines
 
 
-# bertkit, then the grouped Trainer (with transformers' default sdpa attention, or eager), one after the other
-EPOCH_PAIRS = ("ner-bertkit-reference-grouped-epoch-seed*.json", "ner-bertkit-reference-grouped-eager-epoch-seed*.json")
+# bertkit, then the grouped Trainer (with transformers' default sdpa attention, eager, or torch.compile), one after
+# the other
+EPOCH_PAIRS = tuple(f"ner-bertkit-reference-grouped{kind}-epoch-seed*.json" for kind in ("", "-eager", "-compiled"))
 
 
 def ner_section() -> list[str]:
@@ -297,17 +316,13 @@ def ner_section() -> list[str]:
     bertkit = pick(speed, "bertkit finetune")
     steps = bertkit["steps"] if bertkit else max((row["steps"] for row in speed.values()), default=300)
     epoch, paired = epoch_rates()
-    head = f"| System | Train sentences/s ({steps} steps) | bertkit is | Whole epoch, paired runs: sentences/s (runs) "
-    head += "| Test F1: mean ± sd (seeds) | Test F1 by seed |"
+    head = f"| System | Train sentences/s ({steps} steps) | bertkit is (same run) "
+    head += "| Whole epoch, paired runs: sentences/s (runs) | Test F1: mean ± sd (seeds) | Test F1 by seed |"
     lines = [head, "|---|---|---|---|---|---|"]
     for name in sorted(set(speed) | set(f1) | set(epoch), key=lambda n: (n.startswith("bertkit"), n)):
         rate = speed.get(name, {}).get("train_sentences_per_s")
         other_steps = speed.get(name, {}).get("steps", steps) != steps
-        vs = (
-            ""
-            if name == "bertkit finetune" or rate is None
-            else ratio(bertkit and bertkit["train_sentences_per_s"], rate)
-        )
+        vs = run_ratio(speed.get(name), "train_sentences_per_s")
         shown = f"{rate:.1f}" + (f" ({speed[name]['steps']} steps)" if other_steps else "") if rate else ""
         scores = f1.get(name, {})
         by_seed = ", ".join(f"{seed}: {pct(scores[seed])}" for seed in sorted(scores))
@@ -317,7 +332,26 @@ def ner_section() -> list[str]:
             if name in paired:  # bertkit's rate in the same pairs over this reference's
                 whole += f", bertkit {statistics.mean(paired[name]) / statistics.mean(epoch[name]):.2f}x"
         lines.append(f"| {name} | {shown} | {vs} | {whole} | {spread(list(scores.values()))} | {by_seed} |")
-    return [*lines, ""]
+    return [*lines, "", *compile_notes()]
+
+
+def compile_notes() -> list[str]:
+    """What torch.compile cost the Trainer: its wall time against the uncompiled Trainer's in the same report (the
+    rates above leave out the first --warmup-steps steps, where the compilation happens)."""
+    lines = []
+    for report in load("ner-*compiled*.json"):
+        rows = {row["name"]: row for row in report["rows"]}
+        for name, row in rows.items():
+            if "torch.compile" not in name or "train_wall_s" not in row:
+                continue
+            plain = rows.get(name.replace(", torch.compile", ""), {}).get("train_wall_s")
+            steps = "one epoch" if report["max_steps"] <= 0 else f"{report['max_steps']} steps"
+            against = "" if plain is None else f", against {plain:.0f} s without it in the same run"
+            lines.append(f"- {name}, {steps}: {row['train_wall_s']:.0f} s of training wall time{against}.")
+    if not lines:
+        return []
+    head = "torch.compile compiles in the first steps, which the rates leave out; the wall times say what it cost:"
+    return [head, "", *lines, ""]
 
 
 def epoch_rates() -> tuple[dict[str, list[float]], dict[str, list[float]]]:
@@ -347,15 +381,15 @@ def qa_section() -> list[str]:
     speed, epoch = rows_by_name("qa-*steps.json"), rows_by_name("qa-*epoch.json")
     if not speed and not epoch:
         return ["_SQuAD: not measured (python bench/qa.py)_", ""]
-    bertkit = pick(speed, "bertkit finetune")
-    head = "| System | Train features/s | bertkit is | EM / F1 after 1 epoch | Epoch time | Measured (speed / epoch) |"
+    head = "| System | Train features/s | bertkit is (same run) | EM / F1 after 1 epoch | Epoch time "
+    head += "| Measured (speed / epoch) |"
     lines = [head, "|---|---|---|---|---|---|"]
     for name in sorted(set(speed) | set(epoch), key=lambda n: (n.startswith("bertkit"), n)):
         rate = speed.get(name, {}).get("train_features_per_s")
         row = epoch.get(name, {})
         scores = f"{row['eval']['exact_match']:.2f} / **{row['eval']['f1']:.2f}**" if "eval" in row else "not run"
         wall = row.get("train_wall_s") or row.get("run_wall_s")
-        vs = "" if name == "bertkit finetune" else ratio(bertkit and bertkit["train_features_per_s"], rate)
+        vs = run_ratio(speed.get(name), "train_features_per_s")
         when = f"{measured(speed.get(name))} / {measured(row)}"
         lines.append(
             f"| {name} | {rate or 0:.2f} | {vs} | {scores} | {f'{wall / 60:.0f} min' if wall else ''} | {when} |"
