@@ -27,7 +27,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from references.harness import best_of, machine, run_process, step_throughput  # noqa: E402
+from references.harness import bertkit_row, best_of, machine, run_process, step_throughput  # noqa: E402
 
 OUT = HERE / "out"
 DATA = Path(os.environ.get("BERTKIT_BENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "conll2003"
@@ -199,7 +199,7 @@ def print_report(report: dict) -> None:
         f"length-grouped in 4 chunks (bertkit's default; its layers skip the padding) "
         f"{shares.get('grouped_4_chunks', float('nan')):.1%}"
     )
-    bertkit = next((r for r in rows if r["name"].startswith("bertkit") and "speedups off" not in r["name"]), None)
+    bertkit = bertkit_row(rows)
     for row in rows:
         line = f"  {row['name']:<62} {row['train_sentences_per_s']:7.1f} sentences/s over {row['steps']} steps"
         if bertkit is not None and row is not bertkit:

@@ -34,7 +34,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from references.harness import best_of, machine, run_process, step_throughput  # noqa: E402
+from references.harness import bertkit_row, best_of, machine, run_process, step_throughput  # noqa: E402
 
 OUT = HERE / "out"
 SHARED = Path(os.environ.get("BERTKIT_BENCH_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -196,7 +196,7 @@ def print_report(report: dict) -> None:
     print(f"SQuAD v1.1 by article (38 train / 10 eval), MiniLM-L6, batch {BATCH}, lr {LR}, bf16, CPU")
     shares = ", ".join(f"{name} {share:.1%}" for name, share in padding["padding_share"].items())
     print(f"bertkit features: {padding['features']}, mean {padding['mean_tokens']:.0f} tokens; padding share: {shares}")
-    bertkit = next((r for r in rows if r["name"].startswith("bertkit") and "speedups off" not in r["name"]), None)
+    bertkit = bertkit_row(rows)
     for row in rows:
         rate = row["train_features_per_s"]
         epoch_min = row["train_features"] / rate / 60

@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from references.harness import bertkit_row  # noqa: E402
+
 OUT = HERE / "out"
 TABLE = HERE / "RESULTS.md"
 PY = sys.executable
@@ -189,9 +192,7 @@ def rows_by_name(pattern: str) -> dict[str, dict[str, Any]]:
     the one bench/ner.py and bench/qa.py print ratios against)."""
     rows: dict[str, dict[str, Any]] = {}
     for report in load(pattern):
-        mine = next(
-            (r for r in report["rows"] if r["name"].startswith("bertkit") and "speedups off" not in r["name"]), None
-        )
+        mine = bertkit_row(report["rows"])
         for row in report["rows"]:
             if row["steps"] >= rows.get(row["name"], {}).get("steps", 0):
                 rows[row["name"]] = row | {"_file": report["_file"], "_bertkit": mine}

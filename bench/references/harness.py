@@ -1,4 +1,5 @@
-"""Helpers shared by bench/ner.py and bench/qa.py: run one configuration in its own process, machine facts."""
+"""Helpers shared by bench/ner.py, bench/qa.py and bench/results.py: run one configuration in its own process,
+machine facts, the row the ratios compare against."""
 
 from __future__ import annotations
 
@@ -50,3 +51,8 @@ def best_of(rows: list[dict[str, Any]], rate_key: str) -> list[dict[str, Any]]:
         keep = row if row[rate_key] >= best.get(row["name"], {}).get(rate_key, 0.0) else best[row["name"]]
         best[row["name"]] = keep | {"rates": rates}
     return list(best.values())
+
+
+def bertkit_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The report's bertkit row with its speed-ups on: the one the other rows' ratios compare against."""
+    return next((r for r in rows if r["name"].startswith("bertkit") and "speedups off" not in r["name"]), None)
