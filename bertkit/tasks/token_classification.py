@@ -47,7 +47,7 @@ class TokenClassificationTask(Task):
     default_metric: str = "f1"
     needs_fast_tokenizer: ClassVar[bool] = True
     head_reads: ClassVar[str] = "labeled"
-    length_chunks: ClassVar[int] = 4  # CoNLL-2003: +0.44 test F1 over whole grouped batches (bench/ner.py)
+    length_chunks: ClassVar[int] = 2  # CoNLL-2003: the test F1 of 4 chunks, ~5% faster (training/sampling.py)
 
     def __init__(self, spec: Any) -> None:
         super().__init__(spec)

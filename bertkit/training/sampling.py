@@ -5,8 +5,10 @@ batches, sort each by length, cut into batches, then shuffle the batches so simi
 the order stays random. With ``chunks`` > 1 the sorted mega-batches are cut into chunks of batch_size / chunks
 instead, and each batch joins that many chunks from different places: every chunk holds similar lengths, but a
 batch holds several kinds of sentence (short headlines and table rows, long prose) instead of one. Models whose
-layers skip the padding (bertkit.modeling.packing) pay little for the mixed lengths, and on CoNLL-2003 one epoch
-with 4 chunks scored 0.44 test F1 above whole-batch grouping, paired over 8 seeds (bench/ner.py).
+layers skip the padding (bertkit.modeling.packing) pay little for the mixed lengths. On CoNLL-2003 (one epoch, the
+same 8 seeds, bench/ner.py) whole grouped batches scored 79.57 ± 0.54 test F1, 4 chunks 79.95 ± 0.58 and 2 chunks
+79.97 ± 0.29; 2 chunks train about 5% faster than 4 (half the attention calls per layer), so token classification
+uses 2.
 
 The order depends only on (seed, epoch), never on a global RNG, so a resumed run sees the same batches and every
 process agrees on them before Accelerate shards them.

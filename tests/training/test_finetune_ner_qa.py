@@ -109,7 +109,7 @@ def test_ner_speedups_train_the_same_weights_as_the_stock_forward(tiny_encoder, 
         out = ner_files / f"speedups-{speedups}"
         write_recipe(ner_files / "ner.yaml", tiny_encoder, NER_TASK, data, out, epochs=2, speedups=speedups)
         args = ["--set", "model.hidden_dropout=0", "--set", "model.attention_dropout=0", "--log-format", "plain"]
-        args += ["--set", "training.length_chunks=4"]  # the same batches with and without (default: 4 and 1)
+        args += ["--set", "training.length_chunks=4"]  # the same batches with and without (default: 2 and 1)
         result = run_cli("finetune", ner_files / "ner.yaml", *args)
         assert result.exit_code == 0, result.stderr
         assert ("labeled positions" in result.stderr) is speedups
