@@ -57,20 +57,26 @@ RUNS: dict[str, list[list[str]]] = {
             "--runs",
             "bertkit,bertkit-stock,reference",
         ],
-        *[  # one run after the other: test F1 and whole-epoch rates of the pairs (EPOCH_PAIRS)
-            [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit,reference-grouped", "--seed", seed]
-            for seed in ("42", "1", "2", "3", "4", "5", "6", "7")
-        ],
-        *[  # the same pairs against the grouped Trainer with eager attention (faster than sdpa in 200-step runs)
-            [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit,reference-grouped-eager", "--seed", seed]
-            for seed in ("42", "1", "2", "3", "4", "5")
+        *[  # one run after the other: test F1 and whole-epoch rates of the pairs (EPOCH_PAIRS), against the grouped
+            # Trainer with eager attention (faster than its default sdpa in 200-step runs) and, with the earlier
+            # default of 4 length chunks, against both
+            [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", f"{mine},{reference}", "--seed", seed]
+            for mine, reference, seeds in (
+                ("bertkit", "reference-grouped-eager", ("42", "1", "2", "3", "4", "5", "6", "7")),
+                ("bertkit-4-chunks", "reference-grouped", ("42", "1", "2", "3", "4", "5", "6", "7")),
+                ("bertkit-4-chunks", "reference-grouped-eager", ("42", "1", "2", "3", "4", "5")),
+            )
+            for seed in seeds
         ],
         [
             *[PY, str(HERE / "ner.py"), "--max-steps", "300"],
             "--runs",
-            "reference-grouped,reference-grouped-compiled,bertkit",
+            "reference-grouped,reference-grouped-compiled,bertkit-4-chunks",
         ],
-        [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit,reference-grouped-compiled", "--seed", "42"],
+        [
+            *[PY, str(HERE / "ner.py"), "--max-steps", "0"],
+            *["--runs", "bertkit-4-chunks,reference-grouped-compiled", "--seed", "42"],
+        ],
         *[
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "reference,bertkit-whole-batches", "--seed", seed]
             for seed in ("42", "1", "2", "3", "4", "5", "6", "7")
@@ -298,9 +304,13 @@ def finetune_section() -> list[str]:
     return lines
 
 
-# bertkit, then the grouped Trainer (with transformers' default sdpa attention, eager, or torch.compile), one after
-# the other
-EPOCH_PAIRS = tuple(f"ner-bertkit-reference-grouped{kind}-epoch-seed*.json" for kind in ("", "-eager", "-compiled"))
+# bertkit (default 2 length chunks, or 4), then the grouped Trainer (with transformers' default sdpa attention, eager,
+# or torch.compile), one after the other
+EPOCH_PAIRS = tuple(
+    f"ner-{mine}-reference-grouped{kind}-epoch-seed*.json"
+    for mine in ("bertkit", "bertkit-4-chunks")
+    for kind in ("", "-eager", "-compiled")
+)
 
 
 def ner_section() -> list[str]:
@@ -330,8 +340,10 @@ def ner_section() -> list[str]:
         whole = ""
         if name in epoch:
             whole = f"{statistics.mean(epoch[name]):.1f} ({len(epoch[name])})"
-            if name in paired:  # bertkit's rate in the same pairs over this reference's
-                whole += f", bertkit {statistics.mean(paired[name]) / statistics.mean(epoch[name]):.2f}x"
+            for mine, (ours, theirs) in paired.get(name, {}).items():  # bertkit over this reference, same pairs
+                label = "bertkit" + mine.removeprefix("bertkit finetune")
+                pairs = f"{len(ours)} pair" + ("s" if len(ours) > 1 else "")
+                whole += f"; {label} {statistics.mean(ours) / statistics.mean(theirs):.2f}x ({pairs})"
         lines.append(f"| {name} | {shown} | {vs} | {whole} | {spread(list(scores.values()))} | {by_seed} |")
     return [*lines, "", *compile_notes()]
 
@@ -355,17 +367,19 @@ def compile_notes() -> list[str]:
     return [head, "", *lines, ""]
 
 
-def epoch_rates() -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def epoch_rates() -> tuple[dict[str, list[float]], dict[str, dict[str, tuple[list[float], list[float]]]]]:
     """Whole-epoch train rates of the runs made in pairs, one after the other (EPOCH_PAIRS), by name; and for each
-    reference, bertkit's rates in its pairs."""
+    reference, per bertkit configuration it was paired with, (bertkit's rates, the reference's) in those pairs."""
     rates: dict[str, list[float]] = {}
-    paired: dict[str, list[float]] = {}
+    paired: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
     for report in (report for pattern in EPOCH_PAIRS for report in load(pattern)):
-        mine = [row for row in report["rows"] if row["name"] == "bertkit finetune"]
+        mine = bertkit_row(report["rows"])
         for row in report["rows"]:
             rates.setdefault(row["name"], []).append(row["train_sentences_per_s"])
-            if mine and row is not mine[0]:
-                paired.setdefault(row["name"], []).append(mine[0]["train_sentences_per_s"])
+            if mine is not None and row is not mine:
+                ours, theirs = paired.setdefault(row["name"], {}).setdefault(mine["name"], ([], []))
+                ours.append(mine["train_sentences_per_s"])
+                theirs.append(row["train_sentences_per_s"])
     return rates, paired
 
 
