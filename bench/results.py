@@ -350,7 +350,7 @@ def ner_section() -> list[str]:
 
 def compile_notes() -> list[str]:
     """What torch.compile cost the Trainer: its wall time against the uncompiled Trainer's in the same report (the
-    rates above leave out the first --warmup-steps steps, where the compilation happens)."""
+    rates above leave out the first --warmup-steps steps, where it first compiles, but not later recompilations)."""
     lines = []
     for report in load("ner-*compiled*.json"):
         rows = {row["name"]: row for row in report["rows"]}
@@ -363,7 +363,8 @@ def compile_notes() -> list[str]:
             lines.append(f"- {name}, {steps}: {row['train_wall_s']:.0f} s of training wall time{against}.")
     if not lines:
         return []
-    head = "torch.compile compiles in the first steps, which the rates leave out; the wall times say what it cost:"
+    head = "torch.compile compiles in the first steps (left out of the rates) and again for shapes it has not met, such"
+    head += " as a short last batch (counted in them); the wall times say what it cost:"
     return [head, "", *lines, ""]
 
 
