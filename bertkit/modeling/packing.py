@@ -17,9 +17,12 @@ model's own, so each token attends to exactly what it attends to in the stock fo
 For per-token heads the last layer's output projection and feed-forward also run only at the positions the loss
 reads (token classification: the labeled ones, 73% of CoNLL-2003's real tokens; masked-LM: the masked ones, and
 the masked-LM head too), with or without packing; other positions of the encoder's output are zeros, which that
-loss never reads. Only in training and inside :func:`packed_tokens` and bertkit.modeling.masked_rows; evaluation and
-prediction run the stock forward. Query, key and value come from one matmul with the three weight matrices side
-by side (same products, one cast of the input under autocast instead of three).
+loss never reads. BERT's embeddings can hand the layers their rows directly, and a token classifier's head can read
+the computed rows instead of that output (``ROWS_IN``, ``ROWS_OUT``: bertkit.modeling.layout_rows). On CPU each
+layer's attention-output and feed-forward sublayers run as one autograd function each (bertkit.modeling.
+fused_sublayers). Only in training and inside :func:`packed_tokens` and bertkit.modeling.masked_rows; evaluation and
+prediction run the stock forward. Query, key and value come from one matmul with the three weight matrices side by
+side (same products, one cast of the input under autocast instead of three).
 
 Row counts are rounded up to a multiple of ``ROW_MULTIPLE`` with rows no loss reads (padding positions, unlabeled
 or unmasked tokens). oneDNN builds its matmul and GELU kernels for each exact shape (0.3-0.5 ms each, kept in its
@@ -34,6 +37,8 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 PACKING = "_bertkit_packing"  # encoder attribute, set inside packed_tokens(): the batch's Layout
+ROWS_IN = "_bertkit_rows_in"  # encoder attribute: the embeddings of the layout's rows (bertkit.modeling.layout_rows)
+ROWS_OUT = "_bertkit_rows_out"  # encoder attribute: present when a head reads only the computed rows (layout_rows)
 ATTENTION_GROUPS = 4  # attention calls per layer of packed rows, for batches of uneven lengths
 SPLIT_BELOW = 0.75
 BLOCK_GROUPS = (1, 2, 4)  # attention calls per layer that blocked rows may use
@@ -262,36 +267,50 @@ def group_mask(mask: Any, sequences: Any, span: int, whole: bool) -> Any:
     return mask[..., :span]
 
 
+def packed_rows(encoder: Any) -> Layout | None:
+    """The layout whose rows the encoder's next forward runs on (None: it runs its stock forward)."""
+    packing = encoder.__dict__.get(PACKING)
+    if packing is None or not encoder.training or (packing.dense and packing.last_rows is None):
+        return None
+    return None if any(getattr(layer, "gradient_checkpointing", False) for layer in encoder.layer) else packing
+
+
 def packed_encoder_forward(encoder: Any, hidden_states: Any, attention_mask: Any = None, *args: Any, **kwargs: Any):
     """The encoder's forward on the layout's rows (see the module docstring); the stock one outside
     :func:`packed_tokens`, in evaluation, with cross-attention, caches or gradient checkpointing."""
-    packing = encoder.__dict__.get(PACKING)
-    stock = (
-        packing is None
-        or not encoder.training
-        or args
-        or any(kwargs.get(name) is not None for name in ("encoder_hidden_states", "cache", "past_key_values"))
-        or any(getattr(layer, "gradient_checkpointing", False) for layer in encoder.layer)
-    )
-    if stock or (packing.dense and packing.last_rows is None):
+    packing = packed_rows(encoder)
+    tokens = encoder.__dict__.pop(ROWS_IN, None)  # the embeddings computed the rows only
+    other = args or any(kwargs.get(name) is not None for name in ("encoder_hidden_states", "cache", "past_key_values"))
+    if packing is None or other:
+        if tokens is not None:
+            raise RuntimeError("bertkit: the embeddings computed rows for an encoder that runs its stock forward")
         return type(encoder)._bertkit_original.forward(encoder, hidden_states, attention_mask, *args, **kwargs)
     batch, length = hidden_states.shape[:2]
-    tokens = hidden_states.flatten(0, 1)
-    if not packing.dense:
-        tokens = tokens.index_select(0, packing.rows)
+    if tokens is None:
+        tokens = hidden_states.flatten(0, 1)
+        if not packing.dense:
+            tokens = tokens.index_select(0, packing.rows)
     masks = [group_mask(attention_mask, seqs, span, packing.dense) for seqs, _, span in packing.groups]
     layers = encoder.layer
     for number, layer in enumerate(layers):
         keep = packing.last_rows if number == len(layers) - 1 else None
         tokens = packed_layer_forward(layer, tokens, packing, masks, keep)
-    return encoder_output(tokens, packing.out_positions(), batch, length)
+    positions = packing.out_positions()
+    if ROWS_OUT in encoder.__dict__:  # the head reads the computed rows themselves, not the output
+        encoder.__dict__[ROWS_OUT] = (positions, tokens)
+        return encoder_output(tokens, None, batch, length)
+    return encoder_output(tokens, positions, batch, length)
 
 
 def encoder_output(tokens: Any, positions: Any, batch: int, length: int) -> Any:
-    """The encoder's output: ``tokens`` at their flat ``positions``, zeros elsewhere."""
+    """The encoder's output: ``tokens`` at their flat ``positions``, zeros elsewhere (``positions`` None: zeros
+    everywhere, without memory of their own)."""
     from transformers.modeling_outputs import BaseModelOutputWithPastAndCrossAttentions
 
-    full = tokens.new_zeros(batch * length, tokens.shape[-1]).index_copy(0, positions, tokens)
+    if positions is None:
+        full = tokens.new_zeros(()).expand(batch * length, tokens.shape[-1])
+    else:
+        full = tokens.new_zeros(batch * length, tokens.shape[-1]).index_copy(0, positions, tokens)
     return BaseModelOutputWithPastAndCrossAttentions(last_hidden_state=full.view(batch, length, -1))
 
 
@@ -302,6 +321,7 @@ def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[A
     import torch.nn.functional as F
 
     from bertkit.modeling.block_attention import block_attention
+    from bertkit.modeling.fused_sublayers import attention_output, feed_forward, fusable
     from bertkit.modeling.speedups import attention_function, attention_with_fast_dropout
 
     attention = layer.attention.self
@@ -341,5 +361,7 @@ def packed_layer_forward(layer: Any, tokens: Any, packing: Layout, masks: list[A
         context = context.index_select(0, packing.back)
     if keep is not None:
         context, tokens = context.index_select(0, keep), tokens.index_select(0, keep)
+    if fusable(layer, tokens):  # the same maths as the two lines below, as two autograd nodes
+        return feed_forward(layer, attention_output(layer.attention.output, context, tokens))
     attended = layer.attention.output(context, tokens)
     return layer.output(layer.intermediate(attended), attended)

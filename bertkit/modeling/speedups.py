@@ -13,7 +13,9 @@
 - Padding-free layers for token classification and masked-LM (training only, bertkit.modeling.packing): every
   layer's matmuls run on the batch's real tokens only, the last layer's feed-forward (and the masked-LM head)
   only at the positions the loss reads; on CPU their attention with dropout runs as one autograd function
-  (bertkit.modeling.block_attention).
+  (bertkit.modeling.block_attention), and so do each layer's attention-output and feed-forward sublayers
+  (bertkit.modeling.fused_sublayers). BERT's embeddings and a token classifier's head compute only those rows too
+  (bertkit.modeling.layout_rows).
 
 - Only the vocabulary rows the training data uses. Rows of the word-embedding matrix for tokens that never occur
   in the training features get an exactly-zero gradient at every step, so AdamW (without weight decay) never
@@ -324,6 +326,7 @@ def apply_speedups(
 
 def use_packing(model: Any) -> list[str]:
     """Padding-free layers for token classifiers and masked-LM models, and a masked-positions-only MLM head."""
+    from bertkit.modeling.layout_rows import use_rows_embeddings, use_token_rows_head
     from bertkit.modeling.masked_rows import MLM_HEADS, use_masked_rows_head
     from bertkit.modeling.packing import use_packed_encoder
 
@@ -331,6 +334,10 @@ def use_packing(model: Any) -> list[str]:
     known = type(model).__name__ in TOKEN_CLASSIFIERS or type(model).__name__ in MLM_HEADS
     if known and use_packed_encoder(model, bert_style_layer):
         done.append("layers run on the real tokens only (no padding), the last one at labeled positions only")
+        if use_rows_embeddings(model):
+            done.append("the embeddings computed for those rows only")
+        if use_token_rows_head(model):
+            done.append("the token-classification head at labeled positions only")
     if use_masked_rows_head(model):
         done.append("the masked-LM head computed at masked positions only")
     return done
@@ -340,9 +347,12 @@ def remove_speedups(model: Any) -> None:
     """Give the model back its stock forward passes (before it is handed to code that may need every position)."""
     import torch
 
+    from bertkit.modeling.layout_rows import restore_embeddings_rows, restore_token_rows_head
     from bertkit.modeling.masked_rows import restore_mlm_head
     from bertkit.modeling.packing import restore_encoder
 
+    restore_token_rows_head(model)
+    restore_embeddings_rows(model)
     restore_embeddings(model)
     restore_last_layer(model)
     restore_encoder(model)
