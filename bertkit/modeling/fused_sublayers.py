@@ -15,8 +15,8 @@ from typing import Any
 
 
 def fusable(layer: Any, tokens: Any) -> bool:
-    """Whether this layer's sublayers can run fused here: CPU, training with bertkit's dropout masks, torch's exact
-    GELU, fp32 weights with biases, plain LayerNorms."""
+    """Whether this layer's sublayers can run fused here: CPU, training with bertkit's dropout masks (p < 1), torch's
+    exact GELU, fp32 weights with biases, plain LayerNorms."""
     import torch
 
     output, attended, inner = layer.output, layer.attention.output, layer.intermediate
@@ -28,6 +28,8 @@ def fusable(layer: Any, tokens: Any) -> bool:
         and all(type(m) is torch.nn.Linear and m.bias is not None and m.weight.dtype == torch.float32 for m in dense)
         and all(type(m.LayerNorm) is torch.nn.LayerNorm for m in (output, attended))
         and all(getattr(type(m.dropout), "_bertkit_kind", None) == "dropout" for m in (output, attended))
+        and output.dropout.p < 1.0
+        and attended.dropout.p < 1.0
     )
 
 

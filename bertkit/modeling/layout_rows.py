@@ -80,9 +80,11 @@ def token_rows_forward(model: Any, input_ids: Any = None, attention_mask: Any = 
     stock = type(model)._bertkit_original.forward
     encoder = encoder_of(model)
     labels = kwargs.pop("labels", None)
-    plain = args or input_ids is None or any(kwargs.get(name) for name in ("output_hidden_states", "output_attentions"))
+    extra = ("output_hidden_states", "output_attentions")
+    plain = args or input_ids is None or kwargs.get("return_dict") is False or any(kwargs.get(n) for n in extra)
     if plain or encoder.__dict__.get(PACKING) is None or not model.training:
         return stock(model, input_ids, attention_mask, *args, labels=labels, **kwargs)
+    kwargs.pop("return_dict", None)  # passed below
     encoder.__dict__[ROWS_OUT] = None
     try:
         base = model.base_model(input_ids, attention_mask=attention_mask, return_dict=True, **kwargs)

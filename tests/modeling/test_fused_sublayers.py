@@ -60,5 +60,8 @@ def test_only_layers_with_the_stock_structure_fuse():
         other = copy.deepcopy(layer)
         other.intermediate.intermediate_act_fn = ACT2FN[activation]
         assert not fused_sublayers.fusable(other, tokens), activation
+    dropped = copy.deepcopy(layer)
+    dropped.output.dropout.p = 1.0  # everything dropped: left to the stock dropout
+    assert not fused_sublayers.fusable(dropped, tokens)
     plain_dropout = tiny("Bert", head="TokenClassification", hidden=0.1).train().bert.encoder.layer[0]
     assert not fused_sublayers.fusable(plain_dropout, tokens)  # torch's dropout masks: not what these draw

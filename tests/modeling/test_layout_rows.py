@@ -46,8 +46,11 @@ def test_evaluation_checkpointing_and_removal_give_the_stock_model_back():
     expected = stock(**batch).logits
     with packed_tokens(rows.eval(), batch["attention_mask"], batch["labels"]), torch.no_grad():
         assert torch.allclose(rows(**batch).logits, stock.eval()(**batch).logits, atol=1e-5)
-    enable = getattr(rows, "activation_checkpointing_enable", None) or rows.gradient_checkpointing_enable
     rows.train()
+    with packed_tokens(rows, batch["attention_mask"], batch["labels"]):  # keyword arguments the stock forward takes
+        loss = rows(**batch, return_dict=True).loss
+    assert torch.allclose(loss, stock.train()(**batch).loss, atol=1e-6)
+    enable = getattr(rows, "activation_checkpointing_enable", None) or rows.gradient_checkpointing_enable
     enable()  # the encoder runs its stock forward, so the embeddings compute every position too
     with packed_tokens(rows, batch["attention_mask"], batch["labels"]):
         assert torch.allclose(rows(**batch).logits, expected, atol=1e-5)
