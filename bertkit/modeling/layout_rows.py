@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bertkit.modeling.packing import PACKING, ROWS_IN, ROWS_OUT, encoder_of
+from bertkit.modeling.packing import PACKING, ROWS_IN, ROWS_OUT, encoder_of, packed_rows
 
 ROWS_EMBEDDINGS = frozenset({"BertEmbeddings"})  # default position ids 0..L-1, no projection after them
 
@@ -36,8 +36,6 @@ def use_rows_embeddings(model: Any) -> bool:
 
 def rows_embeddings_forward(embeddings: Any, input_ids: Any = None, token_type_ids: Any = None, *args, **kwargs):
     """The stock embeddings, but at the layout's rows only when the encoder is about to run packed on them."""
-    from bertkit.modeling.packing import packed_rows
-
     stock = type(embeddings)._bertkit_original.forward
     encoder = embeddings.__dict__["_bertkit_encoder"]
     packing = packed_rows(encoder)
