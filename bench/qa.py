@@ -17,7 +17,7 @@ kernel run; with dropout > 0 the CPU SDPA falls back to the unfused math path).
     flock /tmp/bertkit-bench.lock python bench/qa.py --max-steps 60                 # throughput (~15 min)
     nohup flock /tmp/bertkit-bench.lock python bench/qa.py --max-steps 0 --runs reference > bench/out/qa-ref.log &
 
-Results also go to bench/out/qa-<runs>.json (git-ignored).
+Results also go to bench/out/qa-<runs>.json (kept in git: bench/results.py reads them).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ with the machine and package versions. Nothing in the table is typed by hand.
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import os
 import platform
@@ -192,8 +193,17 @@ def run_benchmarks(names: list[str]) -> None:
 # ---------------------------------------------------------------------------------------------- collecting
 def load(pattern: str) -> list[dict[str, Any]]:
     """Every saved report matching ``pattern``, oldest first."""
-    files = sorted(OUT.glob(pattern), key=lambda p: p.stat().st_mtime)
-    return [json.loads(p.read_text()) | {"_file": p.name} for p in files]
+    reports = [json.loads(p.read_text()) | {"_file": p.name} for p in OUT.glob(pattern)]
+    return sorted(reports, key=written_at)
+
+
+def written_at(report: dict[str, Any]) -> float:
+    """When a report was written (seconds since the epoch, UTC): its own ``measured_at``, else its file's time
+    (reports written before they recorded it)."""
+    stamp = report.get("machine", {}).get("measured_at")
+    if stamp:
+        return calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ"))
+    return (OUT / report["_file"]).stat().st_mtime
 
 
 def rows_by_name(pattern: str) -> dict[str, dict[str, Any]]:
@@ -421,7 +431,8 @@ def measured(row: dict[str, Any] | None) -> str:
     """When the report a row comes from was written (UTC), or '-'."""
     if not row or "_file" not in row:
         return "-"
-    return time.strftime("%m-%d %H:%M", time.gmtime((OUT / row["_file"]).stat().st_mtime))
+    report = json.loads((OUT / row["_file"]).read_text()) | {"_file": row["_file"]}
+    return time.strftime("%m-%d %H:%M", time.gmtime(written_at(report)))
 
 
 def recipes_section() -> list[str]:

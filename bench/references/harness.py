@@ -21,6 +21,7 @@ def run_process(command: list[str]) -> dict[str, Any]:
 
 def machine() -> dict[str, Any]:
     import platform
+    import time
 
     import torch
     import transformers
@@ -32,6 +33,8 @@ def machine() -> dict[str, Any]:
         "transformers": transformers.__version__,
         "python": platform.python_version(),
         "load_average_1_5_15min": [round(x, 2) for x in os.getloadavg()],
+        # reports are kept in git, where file times say when a checkout was made, not when a run was
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
 
