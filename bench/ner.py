@@ -10,7 +10,7 @@ reference, bertkit's word-level scorer for bertkit).
     flock /tmp/bertkit-bench.lock python bench/ner.py --max-steps 200          # throughput only (~6 min)
     flock /tmp/bertkit-bench.lock python bench/ner.py --max-steps 0            # full epoch + test F1
 
-Results also go to bench/out/ner-<runs>-<steps>-seed<seed>.json (git-ignored).
+Results also go to bench/out/ner-<runs>-<steps>-seed<seed>.json (kept in git: bench/results.py reads them).
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ def bertkit_recipe(args: argparse.Namespace, out: Path) -> dict:
         training["speedups"] = False
     if args.length_chunks is not None:
         training["length_chunks"] = args.length_chunks
+    task = {"type": "token-classification", "max_length": 256, "stride": 64}
+    if args.mean_loss:
+        task["token_weighted_loss"] = False
     model = {"name": "minilm"}
     if args.attention_dropout is not None:
         model["attention_dropout"] = args.attention_dropout
@@ -72,7 +75,7 @@ def bertkit_recipe(args: argparse.Namespace, out: Path) -> dict:
         "name": "bench-ner",
         "model": model,
         "data": data,
-        "task": {"type": "token-classification", "max_length": 256, "stride": 64},
+        "task": task,
         "training": training,
         "evaluation": {"strategy": "no", "report": False},
         "output": {"dir": str(out), "overwrite": True},
@@ -101,6 +104,7 @@ def run_bertkit(args: argparse.Namespace) -> dict:
     suffix += " (random batches)" if args.random_batches else ""
     suffix += " (speedups off)" if args.no_speedups else ""
     suffix += f" (length_chunks={args.length_chunks})" if args.length_chunks is not None else ""
+    suffix += " (token_weighted_loss=false)" if args.mean_loss else ""
     row = {
         "name": "bertkit finetune" + suffix,
         "steps": last,
@@ -142,6 +146,7 @@ def main() -> None:
     )
     parser.add_argument("--attention-dropout", type=float, default=None, help="override in every run")
     parser.add_argument("--random-batches", action="store_true", help="bertkit without length grouping")
+    parser.add_argument("--mean-loss", action="store_true", help="bertkit with task.token_weighted_loss=false")
     parser.add_argument("--seed", type=int, default=SEED, help="training seed of every run")
     parser.add_argument("--run-bertkit", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-speedups", action="store_true", help=argparse.SUPPRESS)
@@ -156,7 +161,8 @@ def main() -> None:
     common = ["--warmup-steps", str(args.warmup_steps), "--seed", str(args.seed)]
     if args.attention_dropout is not None:
         common += ["--attention-dropout", str(args.attention_dropout)]
-    random_batches = ["--random-batches"] if args.random_batches else []
+    bertkit_flags = ["--random-batches"] if args.random_batches else []
+    bertkit_flags += ["--mean-loss"] if args.mean_loss else []
     reference = [sys.executable, str(HERE / "references" / "ner_trainer.py"), "--data", str(args.data)]
     reference += ["--model", str(packaged_minilm_path()), "--output", str(OUT / "ner-reference")]
     reference += [*common, "--max-steps", str(args.max_steps if args.max_steps > 0 else -1)]
@@ -165,7 +171,7 @@ def main() -> None:
         "reference-grouped": [*reference, "--sampling", "group_by_length"],
         "bertkit": [
             *[sys.executable, str(Path(__file__).resolve()), "--run-bertkit", "--data", str(args.data), *common],
-            *["--max-steps", str(args.max_steps), *random_batches],
+            *["--max-steps", str(args.max_steps), *bertkit_flags],
         ],
     }
     commands["reference-grouped-eager"] = [*commands["reference-grouped"], "--attn-implementation", "eager"]
@@ -183,6 +189,7 @@ def main() -> None:
     tag = "-".join(name.strip() for name in args.runs.split(","))
     tag += ("-epoch" if args.max_steps <= 0 else f"-{args.max_steps}steps") + f"-seed{args.seed}"
     tag += "-random-batches" if args.random_batches else ""
+    tag += "-mean-loss" if args.mean_loss else ""
     (OUT / f"ner-{tag}.json").write_text(json.dumps(report, indent=2))
     print_report(report)
 

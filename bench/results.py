@@ -63,7 +63,7 @@ RUNS: dict[str, list[list[str]]] = {
             # default of 4 length chunks, against both
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", f"{mine},{reference}", "--seed", seed]
             for mine, reference, seeds in (
-                ("bertkit", "reference-grouped-eager", ("42", *map(str, range(1, 12)))),
+                ("bertkit", "reference-grouped-eager", ("42", *map(str, range(1, 16)))),
                 ("bertkit-4-chunks", "reference-grouped", ("42", "1", "2", "3", "4", "5", "6", "7")),
                 ("bertkit-4-chunks", "reference-grouped-eager", ("42", "1", "2", "3", "4", "5")),
             )
@@ -84,11 +84,22 @@ RUNS: dict[str, list[list[str]]] = {
         ],
         *[  # the run_ner-style reference's test F1 on the seeds of the later pairs
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "reference", "--seed", seed]
-            for seed in ("8", "9", "10", "11")
+            for seed in map(str, range(8, 16))
         ],
         *[
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit", "--random-batches", "--seed", seed]
-            for seed in ("42", "1", "2", "3")
+            for seed in ("42", *map(str, range(1, 8)))
+        ],
+        *[  # random batches, as the run_ner-style reference samples them, against the grouped Trainer (eager)
+            [
+                *[PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit,reference-grouped-eager"],
+                *["--random-batches", "--seed", seed],
+            ]
+            for seed in ("8", "9", "10", "11")
+        ],
+        *[  # the batch-mean loss instead of the token-weighted one (task.token_weighted_loss=false)
+            [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit", "--mean-loss", "--seed", seed]
+            for seed in ("42", "1", "2", "3", "4", "5")
         ],
     ],
     "qa": [
