@@ -63,7 +63,7 @@ RUNS: dict[str, list[list[str]]] = {
             # default of 4 length chunks, against both
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", f"{mine},{reference}", "--seed", seed]
             for mine, reference, seeds in (
-                ("bertkit", "reference-grouped-eager", ("42", *map(str, range(1, 16)))),
+                ("bertkit", "reference-grouped-eager", ("42", *map(str, range(1, 18)))),
                 ("bertkit-4-chunks", "reference-grouped", ("42", "1", "2", "3", "4", "5", "6", "7")),
                 ("bertkit-4-chunks", "reference-grouped-eager", ("42", "1", "2", "3", "4", "5")),
             )
