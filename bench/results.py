@@ -84,7 +84,7 @@ RUNS: dict[str, list[list[str]]] = {
         ],
         *[  # the run_ner-style reference's test F1 on the seeds of the later pairs
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "reference", "--seed", seed]
-            for seed in map(str, range(8, 16))
+            for seed in map(str, range(8, 18))
         ],
         *[
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit", "--random-batches", "--seed", seed]
