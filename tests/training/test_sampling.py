@@ -48,6 +48,20 @@ def test_chunks_mix_lengths_within_a_batch_and_keep_each_chunk_grouped():
     assert same == whole
 
 
+def test_each_batch_joins_one_chunk_of_every_length_range():
+    batches = epoch_batches(LENGTHS, 32, seed=1, epoch=0, group_by_length=True, mega_batches=50, chunks=2)
+    assert sorted(i for b in batches for i in b) == list(range(len(LENGTHS)))
+    assert all(len(b) == 32 for b in batches[:-1]) and len(batches[-1]) == len(LENGTHS) % 32
+    median = sorted(LENGTHS)[len(LENGTHS) // 2]
+    for batch in batches[:-1]:  # one mega-batch here: its longer half, then its shorter half
+        longer, shorter = [LENGTHS[i] for i in batch[:16]], [LENGTHS[i] for i in batch[16:]]
+        assert min(longer) >= median >= max(shorter)
+        assert max(longer) - min(longer) < 5 and max(shorter) - min(shorter) < 5
+    odd = epoch_batches(LENGTHS, 30, seed=1, epoch=0, group_by_length=True, mega_batches=4, chunks=4)
+    assert sorted(i for b in odd for i in b) == list(range(len(LENGTHS)))
+    assert all(len(b) == 30 for b in odd[:-1]) and len(odd[-1]) == len(LENGTHS) % 30
+
+
 def test_sampler_yields_the_batches_in_order():
     sampler = LengthGroupedSampler(LENGTHS, 16, seed=5)
     sampler.set_epoch(2)
