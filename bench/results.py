@@ -97,6 +97,7 @@ RUNS: dict[str, list[list[str]]] = {
             ]
             for seed in ("8", "9", "10", "11")
         ],
+        [PY, str(HERE / "ner_orders.py"), "--seed", "3"],  # the default batch order vs chunks joined at random
         *[  # the batch-mean loss instead of the token-weighted one (task.token_weighted_loss=false)
             [PY, str(HERE / "ner.py"), "--max-steps", "0", "--runs", "bertkit", "--mean-loss", "--seed", seed]
             for seed in ("42", "1", "2", "3", "4", "5")
