@@ -10,8 +10,8 @@ instead of one. Models whose layers skip the padding (bertkit.modeling.packing) 
 On CoNLL-2003 (one epoch, bench/ner.py; the run_ner-style Trainer with random batches scored 80.09 ± 0.37 test F1
 over seeds 42 and 1-17): whole grouped batches scored 79.57 ± 0.54 (eight seeds); 2 chunks joined at random,
 whatever their ranges, 79.81 ± 0.37 (the eighteen seeds); 2 chunks, one from each range, 79.99 ± 0.40 (the same
-eighteen) at the same speed (the two orders interleaved in one process over an epoch: time ratio 0.999). 4 chunks
-make one attention call per chunk and layer, about 5% slower than 2, so token classification uses 2.
+eighteen) at the same speed (the two orders interleaved in one run, bench/ner_orders.py: time ratio 0.998-1.003).
+4 chunks make one attention call per chunk and layer, about 5% slower than 2, so token classification uses 2.
 
 The order depends only on (seed, epoch), never on a global RNG, so a resumed run sees the same batches and every
 process agrees on them before Accelerate shards them.
